@@ -1,0 +1,61 @@
+"""The `snncc` command.
+
+Each subcommand is a pair of functions, `add_arguments(parser)` and `run(args) -> int`,
+in its own module; this file only wires them up. Expected failures (bad input, a model
+that does not fit) reach the user as one line per problem and exit 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from . import __version__
+from .spec import SpecError
+
+#: name -> (module with add_arguments/run, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "validate": ("snncc.commands.validate", "check model files against the schema and the semantic rules"),
+    "schema": ("snncc.commands.schema", "print the JSON Schema of model files"),
+    "inspect": ("snncc.commands.inspect", "summarise a model's graph IR; write it as GraphML or DOT"),
+}
+
+
+class UserError(Exception):
+    """An error for the user: printed as one line, exit status 1."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="snncc",
+        description="Compile a spiking neural network spec (model.json) into a training program.",
+    )
+    parser.add_argument("--version", action="version", version=f"snncc {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module_name, help_text) in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        cmd = sub.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".")
+        module.add_arguments(cmd)
+        cmd.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args._run(args)
+    except SpecError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    except UserError as exc:
+        print(f"snncc {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"snncc {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

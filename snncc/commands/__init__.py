@@ -1,0 +1,1 @@
+"""The `snncc` subcommands, one module each (see snncc.cli)."""

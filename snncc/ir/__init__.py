@@ -1,0 +1,16 @@
+"""The graph IR (networkx) built from a validated spec, and its passes."""
+
+from ..spec.models import ModelSpec
+from .graph import Memory, ModelGraph, Population, Projection, Shapes, TrainingSettings, build_graph
+from .passes import DEFAULT_PASSES, InferShapes, IRError, MemoryFacts, Schedule, run_passes, verify
+
+
+def spec_to_ir(spec: ModelSpec, check: bool = False) -> ModelGraph:
+    """Build the IR of a validated spec and run the default passes."""
+    return run_passes(build_graph(spec), DEFAULT_PASSES, check=check)
+
+
+__all__ = [
+    "DEFAULT_PASSES", "IRError", "InferShapes", "Memory", "MemoryFacts", "ModelGraph", "Population",
+    "Projection", "Schedule", "Shapes", "TrainingSettings", "build_graph", "run_passes", "spec_to_ir", "verify",
+]

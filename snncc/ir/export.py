@@ -1,0 +1,55 @@
+"""The IR as GraphML or Graphviz DOT, for viewers (yEd, Gephi, Graphviz)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import networkx as nx
+
+from ..fsutil import write_text_atomic
+from .graph import ModelGraph
+
+
+def _flat(obj) -> dict[str, str | int | float | bool]:
+    """A dataclass as scalar attributes; None is left out (GraphML has no null)."""
+    out = {}
+    for key, value in dataclasses.asdict(obj).items():
+        if value is None:
+            continue
+        out[key] = value if isinstance(value, (str, int, float, bool)) else str(value)
+    return out
+
+
+def plain_graph(ir: ModelGraph) -> nx.MultiDiGraph:
+    """A copy of the IR graph with scalar attributes only."""
+    graph = nx.MultiDiGraph(name=ir.name)
+    for pop in ir.populations:
+        attrs = _flat(pop)
+        if "stage" in ir.graph.nodes[pop.id]:
+            attrs["stage"] = ir.stage(pop.id)
+        if "memory" in ir.graph.nodes[pop.id]:
+            attrs["memory_bytes"] = ir.memory(pop.id).total
+        graph.add_node(pop.id, **attrs)
+    for proj in ir.projections:
+        attrs = _flat(proj)
+        if "shapes" in ir.graph.edges[proj.source, proj.target, proj.id]:
+            attrs["stored_weights"] = ir.shapes(proj).stored_weights
+        graph.add_edge(proj.source, proj.target, key=proj.id, **attrs)
+    return graph
+
+
+def write_graphml(ir: ModelGraph, path: str | Path) -> None:
+    write_text_atomic(path, "\n".join(nx.generate_graphml(plain_graph(ir))) + "\n")
+
+
+def write_dot(ir: ModelGraph, path: str | Path) -> None:
+    graph = plain_graph(ir)
+    for pid, data in graph.nodes(data=True):
+        data["label"] = f"{pid}\\n{data.get('model', 'input')} x {data['size']}"
+        data["shape"] = "box" if data["kind"] == "input" else "ellipse"
+    for _, _, key, data in graph.edges(keys=True, data=True):
+        data["label"] = f"{key} (delay {data['delay']})" if data["delay"] else key
+        if data["recurrent"]:
+            data["style"] = "dashed"
+    write_text_atomic(path, nx.nx_pydot.to_pydot(graph).to_string())

@@ -1,0 +1,173 @@
+"""Read a model file into a validated ModelSpec, or into every located problem it has.
+
+Three rounds, each reporting all its problems: the JSON text (the parser's line and
+column, duplicate keys), the schema (pydantic, strict types), and the semantic checks
+across fields (snncc.spec.semantic). Positions come from a JSON source map, so every
+problem points at the offending value in the text.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pydantic
+from json_source_map import handle as source_map_handle
+from json_source_map import types as source_map_types
+
+from .errors import Problem, SpecError, pointer
+from .models import ModelSpec
+from .semantic import check_semantics
+
+# pydantic puts the tag of a discriminated union into the error location; the
+# JSON document has no such level. These are the discriminator keys we use.
+_DISCRIMINATORS = ("kind", "model")
+
+
+class _SourceMap:
+    """Line and column (1-based) of every value in a JSON text, by unescaped pointer."""
+
+    def __init__(self, text: str):
+        entries = source_map_handle.value(source=text, current_location=source_map_types.Location(0, 0, 0))
+        self._entries: dict[str, Any] = {}
+        self.duplicates: list[str] = []
+        for ptr, entry in entries:
+            if ptr in self._entries:
+                self.duplicates.append(ptr)
+            self._entries[ptr] = entry
+
+    def locate(self, tokens: tuple[str | int, ...]) -> tuple[int, int]:
+        """Position of the value at tokens, or of its nearest ancestor that is in the text."""
+        tokens = tuple(tokens)
+        while True:
+            entry = self._entries.get("".join(f"/{t}" for t in tokens))
+            if entry is not None:
+                return entry.value_start.line + 1, entry.value_start.column + 1
+            if not tokens:
+                return 1, 1
+            tokens = tokens[:-1]
+
+    def key_position(self, tokens: tuple[str | int, ...]) -> tuple[int, int]:
+        entry = self._entries.get("".join(f"/{t}" for t in tokens))
+        if entry is not None and entry.key_start is not None:
+            return entry.key_start.line + 1, entry.key_start.column + 1
+        return self.locate(tokens)
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(name)
+
+
+def _document_path(loc: tuple[str | int, ...], document: Any) -> tuple[str | int, ...]:
+    """Map a pydantic error location onto the document, dropping union-tag levels."""
+    path: list[str | int] = []
+    node = document
+    for token in loc:
+        if isinstance(node, dict):
+            if token in node:
+                path.append(token)
+                node = node[token]
+                continue
+            if any(node.get(key) == token for key in _DISCRIMINATORS):
+                continue  # the union tag pydantic inserted
+            path.append(token)  # a missing or unknown field: point below the object
+            node = None
+        elif isinstance(node, list) and isinstance(token, int) and 0 <= token < len(node):
+            path.append(token)
+            node = node[token]
+        else:
+            path.append(token)
+            node = None
+    return tuple(path)
+
+
+def _schema_problems(error: pydantic.ValidationError, document: Any, smap: _SourceMap) -> list[Problem]:
+    problems = []
+    for err in error.errors(include_url=False):
+        path = _document_path(tuple(err["loc"]), document)
+        kind = err["type"]
+        message = err["msg"]
+        if kind == "missing":
+            message = f"missing required field '{path[-1]}'"
+            line, col = smap.locate(path[:-1])
+        elif kind == "extra_forbidden":
+            message = f"unknown field '{path[-1]}'"
+            line, col = smap.key_position(path)
+        elif kind == "union_tag_invalid":
+            tag = err["ctx"]["discriminator"].strip("'")
+            path = path + (tag,)
+            expected = err["ctx"]["expected_tags"]
+            message = f"unknown {tag} {err['ctx']['tag']!r}: expected one of {expected}"
+            line, col = smap.locate(path)
+        elif kind == "union_tag_not_found":
+            tag = err["ctx"]["discriminator"].strip("'")
+            message = f"missing required field '{tag}'"
+            line, col = smap.locate(path)
+            path = path + (tag,)
+        else:
+            if kind == "string_pattern_mismatch" and path and path[-1] in ("id", "name", "source", "target", "population"):
+                message = (
+                    "not a valid identifier: use a letter or underscore, then up to 63 letters, digits or "
+                    "underscores"
+                )
+            line, col = smap.locate(path)
+        problems.append(Problem(line, col, pointer(*path), message))
+    return problems
+
+
+def parse_spec(text: str, file: str = "<string>", base_dir: Path | None = None) -> ModelSpec:
+    """Validate a model file's text. Raises SpecError with every located problem."""
+
+    def located(problems: list[Problem]) -> SpecError:
+        return SpecError([Problem(p.line, p.column, p.pointer, p.message, file) for p in problems])
+
+    try:
+        document = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise located([Problem(exc.lineno, exc.colno, "", f"invalid JSON: {exc.msg}")]) from None
+    except ValueError as exc:  # NaN, Infinity: not JSON
+        raise located([Problem(1, 1, "", f"invalid JSON: {exc} is not a JSON number")]) from None
+    except RecursionError:
+        raise located([Problem(1, 1, "", "invalid JSON: nested too deeply")]) from None
+
+    smap = _SourceMap(text)
+    if smap.duplicates:
+        problems = []
+        for ptr in smap.duplicates:
+            tokens = tuple(ptr.split("/")[1:])
+            line, col = smap.key_position(tokens)
+            problems.append(Problem(line, col, pointer(*tokens), f"duplicate key '{tokens[-1]}'"))
+        raise located(problems)
+    if not isinstance(document, dict):
+        raise located([Problem(1, 1, "", "a model file must be a JSON object")])
+
+    try:
+        spec = ModelSpec.model_validate_json(text)
+    except pydantic.ValidationError as exc:
+        raise located(_schema_problems(exc, document, smap)) from None
+
+    problems = []
+    for tokens, message in check_semantics(spec, base_dir):
+        line, col = smap.locate(tokens)
+        problems.append(Problem(line, col, pointer(*tokens), message))
+    if problems:
+        raise located(problems)
+    return spec
+
+
+def load_spec(path: str | Path) -> ModelSpec:
+    """Read and validate a model file. Raises SpecError with every located problem."""
+    path = Path(path)
+    name = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError([Problem(0, 0, "", "no such file", name)]) from None
+    except IsADirectoryError:
+        raise SpecError([Problem(0, 0, "", "is a directory, not a model file", name)]) from None
+    except UnicodeDecodeError as exc:
+        raise SpecError([Problem(0, 0, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})", name)]) from None
+    except OSError as exc:
+        raise SpecError([Problem(0, 0, "", f"cannot read: {exc.strerror}", name)]) from None
+    return parse_spec(text, name, path.parent)
