@@ -15,7 +15,7 @@ import networkx as nx
 from ..spec import models as m
 from ..spec import resolve
 
-Reset = Literal["subtract", "zero", "none"]
+Reset = Literal["subtract", "zero", "zero_updated", "none"]
 
 
 @dataclass(frozen=True)

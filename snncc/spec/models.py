@@ -39,11 +39,14 @@ class _Spiking(SpecModel):
     threshold: float = Field(
         1.0, gt=0.0, description="Firing threshold theta (dimensionless). A neuron spikes when U - theta > 0."
     )
-    reset: Literal["subtract", "zero", "none"] = Field(
+    reset: Literal["subtract", "zero", "zero_updated", "none"] = Field(
         "subtract",
-        description="Reset after a spike, driven by the previous step's spike and detached from the gradient "
-        "(snnTorch's convention). 'subtract': U -= theta; 'zero': the previous membrane is zeroed, the new "
-        "input kept (NIR's v_reset = 0); 'none': no reset.",
+        description="Reset after a spike, driven by the previous step's spike R[t] = [U[t-1] > theta] and "
+        "detached from the gradient (snnTorch's convention). 'subtract': U[t] = beta U[t-1] + I[t] - R[t] theta; "
+        "'zero': the previous membrane is zeroed, the new input kept, U[t] = beta (1 - R[t]) U[t-1] + I[t] "
+        "(snnTorch Leaky, NIR v_reset = 0); 'zero_updated': the whole updated membrane is zeroed, input "
+        "included, U[t] = (1 - R[t]) (beta U[t-1] + I[t]) (what snnTorch's Synaptic and RLeaky do for "
+        "reset_mechanism='zero'; NIR cannot express it); 'none': no reset.",
     )
 
 
