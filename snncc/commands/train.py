@@ -1,0 +1,66 @@
+"""`snncc train FILE`: train a model and write its run directory.
+
+The torch backend (snncc.torch, the reference semantics) is the only one so far; the
+host and poplar backends arrive with the code generator.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..cli import UserError
+from ..spec import load_spec
+
+BACKENDS = ("torch", "host", "poplar")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", metavar="FILE", help="model file (JSON)")
+    parser.add_argument("--backend", choices=BACKENDS, default="torch",
+                        help="what runs the training: torch (the PyTorch reference, default for now), "
+                        "host (the generated program on the CPU runtime), poplar (on IPUs)")
+    parser.add_argument("--epochs", type=int, metavar="N", help="train N epochs instead of the spec's")
+    parser.add_argument("--run-dir", metavar="DIR", help="where metrics, checkpoints and plots go (default runs/NAME)")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="torch backend: the device (default cpu)")
+    parser.add_argument("--resume", action="store_true", help="continue from the run directory's last checkpoint")
+    parser.add_argument("--threads", type=int, metavar="N",
+                        help="torch backend: CPU threads per process (default: torch's choice)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.backend != "torch":
+        raise UserError(f"the {args.backend} backend does not exist yet; use --backend torch")
+    if args.epochs is not None and args.epochs < 1:
+        raise UserError(f"--epochs must be at least 1, not {args.epochs}")
+    if args.threads is not None and args.threads < 1:
+        raise UserError(f"--threads must be at least 1, not {args.threads}")
+    spec = load_spec(args.file)
+
+    # torch is imported only here: the other commands start without it.
+    import torch
+
+    from ..data import DataError
+    from ..ir import spec_to_ir
+    from ..torch.trainer import TrainingError, TrainOptions, train
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    ir = spec_to_ir(spec)
+    options = TrainOptions(
+        run_dir=Path(args.run_dir) if args.run_dir else Path("runs") / ir.name,
+        epochs=args.epochs,
+        device=args.device,
+        resume=args.resume,
+        base_dir=Path(args.file).resolve().parent,
+        show_progress=not args.quiet and sys.stderr.isatty(),
+    )
+    log = (lambda _line: None) if args.quiet else print
+    try:
+        summary = train(ir, options, log=log)
+    except (TrainingError, DataError) as exc:
+        raise UserError(str(exc)) from None
+    print(summary.line())
+    return 0

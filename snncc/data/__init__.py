@@ -1,0 +1,14 @@
+"""Data sources and spike encoders, in numpy only.
+
+The generated training program reads data files written from these same sources, so
+nothing here depends on torch. A data set is a dense spike array `spikes` [N, T,
+inputs] (uint8, 0 or 1) with integer `labels` [N]; splits and batch order are pure
+functions of the seeds in the spec.
+"""
+
+from .encode import latency_encode, rate_encode
+from .sources import DataError, Dataset, Split, batch_order, load_data, split_indices
+
+__all__ = [
+    "DataError", "Dataset", "Split", "batch_order", "latency_encode", "load_data", "rate_encode", "split_indices",
+]

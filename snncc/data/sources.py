@@ -1,0 +1,162 @@
+"""Data sources from the spec: scikit-learn digits, synthetic class-conditional Poisson, npz.
+
+Every random draw comes from numpy Generators seeded with a tuple (spec seed, purpose),
+so the encoding, the split and the batch order are independent streams that a given
+spec always reproduces, on any machine and in any backend.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..spec import models as m
+from .encode import latency_encode, rate_encode
+
+# Purposes of the seeded streams (the second element of the seed tuple).
+_ENCODE, _SPLIT, _GENERATE, _BATCHES = 1, 2, 3, 4
+#: Samples drawn per chunk when generating: bounds memory, and fixes the stream layout.
+_CHUNK = 256
+
+
+class DataError(ValueError):
+    """A data source that cannot be used (missing file, wrong shapes): a user error."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Spikes [N, T, channels] as uint8 0/1, labels [N] as int64, and each sample's index
+    in the whole data set before the split (for error messages and plots)."""
+
+    spikes: np.ndarray
+    labels: np.ndarray
+    sample_ids: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+    def subset(self, positions: np.ndarray) -> "Dataset":
+        return Dataset(self.spikes[positions], self.labels[positions], self.sample_ids[positions])
+
+
+@dataclass(frozen=True)
+class Split:
+    train: Dataset
+    test: Dataset
+
+
+def split_indices(n: int, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted (train, test) sample indices: a seeded permutation, its first
+    round(n x test_fraction) entries held out for testing."""
+    perm = np.random.default_rng([seed, _SPLIT]).permutation(n)
+    n_test = int(round(n * test_fraction))
+    if not 0 < n_test < n:
+        raise DataError(f"data: a test fraction of {test_fraction:g} leaves an empty split of {n} samples")
+    return np.sort(perm[n_test:]), np.sort(perm[:n_test])
+
+
+def batch_order(n: int, batch_size: int, seed: int, epoch: int) -> list[np.ndarray]:
+    """Positions in the training split for each batch of an epoch (epochs count from 1).
+
+    A seeded permutation per epoch, cut into batches of batch_size; the last batch keeps
+    the remainder. It depends only on (seed, epoch), so a resumed run sees the same order.
+    """
+    perm = np.random.default_rng([seed, _BATCHES, epoch]).permutation(n)
+    return [perm[i : i + batch_size] for i in range(0, n, batch_size)]
+
+
+def digits(data: m.DigitsData, timesteps: int) -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's 8x8 digits, pixel intensities scaled to [0, 1] (divided by 16), encoded."""
+    from sklearn.datasets import load_digits  # bundled with scikit-learn: no download
+
+    bunch = load_digits()
+    intensity = bunch.data.astype(np.float64) / 16.0
+    enc = data.encoding
+    if isinstance(enc, m.RateEncoding):
+        rng = np.random.default_rng([data.seed, _ENCODE])
+        spikes = np.concatenate(
+            [rate_encode(intensity[i : i + _CHUNK], timesteps, enc.gain, rng) for i in range(0, len(intensity), _CHUNK)]
+        )
+    else:
+        spikes = latency_encode(intensity, timesteps, enc.threshold)
+    return spikes, bunch.target.astype(np.int64)
+
+
+def synthetic(data: m.SyntheticData, timesteps: int, channels: int) -> tuple[np.ndarray, np.ndarray]:
+    """Class-conditional Poisson spikes.
+
+    Each class c has a rate profile p[c] over the channels: gamma(0.5)-distributed weights
+    normalised so that the expected spikes per timestep are spikes_per_step (each rate
+    clipped to 1). Labels are balanced (i mod classes, then shuffled). Sample i spikes
+    with probability p[label_i] independently per timestep and channel.
+    """
+    rng = np.random.default_rng([data.seed, _GENERATE])
+    weights = rng.gamma(0.5, size=(data.num_classes, channels))
+    rates = np.clip(data.spikes_per_step * weights / weights.sum(axis=1, keepdims=True), 0.0, 1.0)
+    labels = rng.permutation(np.arange(data.num_samples) % data.num_classes).astype(np.int64)
+    chunks = []
+    for i in range(0, data.num_samples, _CHUNK):
+        p = rates[labels[i : i + _CHUNK]]
+        chunks.append((rng.random((p.shape[0], timesteps, channels)) < p[:, None, :]).astype(np.uint8))
+    return np.concatenate(chunks), labels
+
+
+def npz(data: m.NpzData, timesteps: int, channels: int, base_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+    """A user's file: `spikes` [N, T, channels] or `events` [E, 3] (sample, timestep, channel), and `labels` [N]."""
+    path = Path(base_dir) / data.path
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: cannot read it as .npz ({exc})") from None
+    if "labels" not in arrays:
+        raise DataError(f"{path}: no 'labels' array (found: {', '.join(sorted(arrays)) or 'none'})")
+    labels = arrays["labels"]
+    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer) or (labels < 0).any():
+        raise DataError(f"{path}: 'labels' must be a 1-d array of integers >= 0, not {labels.dtype}{list(labels.shape)}")
+    n = labels.shape[0]
+    if "spikes" in arrays:
+        spikes = arrays["spikes"]
+        if spikes.shape != (n, timesteps, channels):
+            raise DataError(f"{path}: 'spikes' has shape {list(spikes.shape)}, expected [{n}, {timesteps}, {channels}] "
+                            "(samples, the model's timesteps, the input population's size)")
+        if not np.isin(spikes, (0, 1)).all():
+            raise DataError(f"{path}: 'spikes' must hold only 0 and 1 (or booleans)")
+        spikes = spikes.astype(np.uint8)
+    elif "events" in arrays:
+        events = arrays["events"]
+        if events.ndim != 2 or events.shape[1] != 3 or not np.issubdtype(events.dtype, np.integer):
+            raise DataError(f"{path}: 'events' must be an integer array [E, 3] of (sample, timestep, channel)")
+        for col, (name, limit) in enumerate((("sample", n), ("timestep", timesteps), ("channel", channels))):
+            bad = (events[:, col] < 0) | (events[:, col] >= limit)
+            if bad.any():
+                row = int(np.argmax(bad))
+                raise DataError(f"{path}: events[{row}] has {name} {int(events[row, col])}, outside [0, {limit})")
+        spikes = np.zeros((n, timesteps, channels), dtype=np.uint8)
+        spikes[events[:, 0], events[:, 1], events[:, 2]] = 1
+    else:
+        raise DataError(f"{path}: needs a 'spikes' [N, T, inputs] or an 'events' [E, 3] array")
+    return spikes, labels.astype(np.int64)
+
+
+def load_data(data: m.Data, timesteps: int, channels: int, num_classes: int, base_dir: Path | str = ".") -> Split:
+    """The spec's data set, encoded and split (deterministic from data.seed).
+
+    channels is the input population's size; num_classes the readout population's size.
+    """
+    if isinstance(data, m.DigitsData):
+        spikes, labels = digits(data, timesteps)
+    elif isinstance(data, m.SyntheticData):
+        spikes, labels = synthetic(data, timesteps, channels)
+    else:
+        spikes, labels = npz(data, timesteps, channels, Path(base_dir))
+    if spikes.shape[2] != channels:
+        raise DataError(f"data: {spikes.shape[2]} input channels, but the input population has {channels} neurons")
+    if labels.size and labels.max() >= num_classes:
+        raise DataError(f"data: label {int(labels.max())} needs at least {int(labels.max()) + 1} readout neurons, "
+                        f"the readout population has {num_classes}")
+    whole = Dataset(spikes, labels, np.arange(len(labels)))
+    train, test = split_indices(len(labels), data.test_fraction, data.seed)
+    return Split(whole.subset(train), whole.subset(test))

@@ -1,0 +1,281 @@
+"""The portable trainer: the spec's data, loss and optimizer, epochs with metrics,
+checkpoints, resume and plots, on CPU or CUDA, data-parallel under torchrun.
+
+Data-parallel (DDP): launched by torchrun (WORLD_SIZE > 1), every process builds the
+same model from the same seed, takes the same global batches (batch_size samples over
+all replicas) and trains on its contiguous share of each (numpy.array_split order);
+DDP averages gradients, and the loss scaling in train_step makes that exactly the
+gradient of the mean over the combined batch. Rank 0 writes the run directory.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from ..data import Dataset, batch_order, load_data
+from ..ir import ModelGraph
+from ..runs import NonFiniteError, RunDir, check_finite, progress
+from ..runs.plots import plot_curves, plot_raster
+from .loss import correct, per_sample_loss
+from .network import SNN, SpikeOverflowError, build_model
+from .optim import make_optimizer
+from .step import train_step
+
+CHECKPOINT_FORMAT = 1
+#: Samples per forward pass when evaluating (no gradients, so larger than a training batch).
+EVAL_BATCH = 512
+
+
+class TrainingError(RuntimeError):
+    """A run that cannot go on (overflow error, NaN loss, unusable checkpoint): a one-line message."""
+
+
+@dataclass
+class TrainOptions:
+    run_dir: Path
+    epochs: int | None = None  # None: the spec's
+    device: str = "cpu"
+    resume: bool = False
+    base_dir: Path = Path(".")  # the model file's directory (npz paths are relative to it)
+    show_progress: bool = True
+    plots: bool = True
+
+
+@dataclass
+class TrainSummary:
+    name: str
+    epochs: int
+    metrics: list[dict[str, Any]]
+    run_dir: Path
+    wall_s: float
+
+    @property
+    def final(self) -> dict[str, Any]:
+        return self.metrics[-1] if self.metrics else {}
+
+    def line(self) -> str:
+        f = self.final
+        if not f:
+            return f"{self.name}: no epoch trained; run directory {self.run_dir}"
+        return (f"{self.name}: {f['epoch']} epochs, test accuracy {100 * f['test_acc']:.2f} % "
+                f"(train {100 * f['train_acc']:.2f} %), test loss {f['test_loss']:.4f}, "
+                f"{f['samples_per_s']:.0f} samples/s, {self.wall_s:.1f} s; run directory {self.run_dir}")
+
+
+@dataclass
+class _Tally:
+    """Sums over an epoch's batches (all-reduced over replicas before use)."""
+
+    pops: list[str]
+    loss: float = 0.0
+    correct: float = 0.0
+    samples: float = 0.0
+    spikes: dict[str, float] = field(default_factory=dict)
+    overflow: dict[str, float] = field(default_factory=dict)
+
+    def add(self, result, labels, loss_sum: float) -> None:
+        self.loss += loss_sum
+        self.correct += float(correct(result.scores.detach(), labels))
+        self.samples += labels.shape[0]
+        for pid in self.pops:
+            self.spikes[pid] = self.spikes.get(pid, 0.0) + float(result.spikes[pid].detach().sum())
+            self.overflow[pid] = self.overflow.get(pid, 0.0) + float(result.overflow[pid].sum())
+
+    def reduce(self, device: torch.device) -> None:
+        if not (dist.is_available() and dist.is_initialized()):
+            return
+        values = [self.loss, self.correct, self.samples] + [self.spikes.get(p, 0.0) for p in self.pops] \
+            + [self.overflow.get(p, 0.0) for p in self.pops]
+        t = torch.tensor(values, dtype=torch.float64, device=device)
+        dist.all_reduce(t)
+        v = t.tolist()
+        self.loss, self.correct, self.samples = v[:3]
+        k = len(self.pops)
+        self.spikes = dict(zip(self.pops, v[3 : 3 + k]))
+        self.overflow = dict(zip(self.pops, v[3 + k :]))
+
+
+def _replicas(device: str) -> tuple[int, int]:
+    """(rank, world size): torchrun's, after joining its process group (gloo on CPU, nccl
+    on CUDA); (0, 1) without torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 0, 1
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device == "cuda" else "gloo")
+    return dist.get_rank(), dist.get_world_size()
+
+
+def batch_tensors(data: Dataset, positions: np.ndarray, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Inputs [T, B, channels] (float 0/1, time-major) and labels [B] of the given samples."""
+    x = torch.from_numpy(np.ascontiguousarray(data.spikes[positions].transpose(1, 0, 2))).to(device, torch.float32)
+    return x, torch.from_numpy(data.labels[positions]).to(device)
+
+
+def _overflow_error(exc: SpikeOverflowError, data: Dataset, positions: np.ndarray, split: str) -> TrainingError:
+    sample = int(data.sample_ids[positions[exc.sample]])
+    return TrainingError(
+        f"population '{exc.population}': {exc.count} spikes at timestep {exc.timestep} of {split} sample {sample} "
+        f"exceed its capacity of {exc.capacity} (raise sparsity.max_spikes or max_activity, or set overflow to 'drop')"
+    )
+
+
+def _checkpoint_bytes(name: str, epoch: int, wall_s: float, model: SNN, optimizer) -> bytes:
+    buf = io.BytesIO()
+    torch.save({"format": CHECKPOINT_FORMAT, "model": name, "epoch": epoch, "wall_s": wall_s,
+                "weights": model.state_dict(), "optimizer": optimizer.state_dict()}, buf)
+    return buf.getvalue()
+
+
+def _restore(payload: bytes, name: str, model: SNN, optimizer, where: Path) -> tuple[int, float]:
+    try:
+        state = torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
+    except Exception as exc:  # a foreign or damaged file
+        raise TrainingError(f"{where}: cannot read the checkpoint ({type(exc).__name__}: {exc})") from None
+    if state.get("format") != CHECKPOINT_FORMAT or state.get("model") != name:
+        raise TrainingError(f"{where}: the checkpoint belongs to model '{state.get('model')}', not '{name}'")
+    own = model.state_dict()
+    theirs = state["weights"]
+    if set(own) != set(theirs) or any(own[k].shape != theirs[k].shape for k in own):
+        raise TrainingError(f"{where}: the checkpoint's weights do not match model '{name}' (the model changed?)")
+    model.load_state_dict(theirs)
+    optimizer.load_state_dict(state["optimizer"])
+    return int(state["epoch"]), float(state["wall_s"])
+
+
+def _evaluate(model, net: SNN, data: Dataset, rank: int, world: int, device, pops) -> _Tally:
+    tally = _Tally(pops)
+    mine = np.array_split(np.arange(len(data)), world)[rank]
+    with torch.no_grad():
+        for i in range(0, len(mine), EVAL_BATCH):
+            pos = mine[i : i + EVAL_BATCH]
+            x, y = batch_tensors(data, pos, device)
+            try:
+                result = net(x)
+            except SpikeOverflowError as exc:
+                raise _overflow_error(exc, data, pos, "test") from None
+            losses = per_sample_loss(net.ir.settings.loss, result, y, net.readout.population)
+            tally.add(result, y, float(losses.sum()))
+    tally.reduce(device)
+    return tally
+
+
+def compute_loss(value: torch.Tensor) -> float:
+    """The step's loss as a float (a separate function so that tests can make it diverge)."""
+    return float(value)
+
+
+def train(ir: ModelGraph, options: TrainOptions, log: Callable[[str], None] = print) -> TrainSummary:
+    """Train the model of ir; returns the summary of the whole run (resumed epochs included)."""
+    started = time.perf_counter()
+    rank, world = _replicas(options.device)
+    if options.device == "cuda" and not torch.cuda.is_available():
+        raise TrainingError("--device cuda: CUDA is not available in this torch build")
+    device = torch.device(options.device if options.device != "cuda" or world == 1 else f"cuda:{rank}")
+    s = ir.settings
+    epochs = options.epochs or s.epochs
+    input_pop = next(p for p in ir.populations if p.kind == "input")
+    readout = ir.population(s.readout.population)
+    data = load_data(s.data, s.timesteps, input_pop.size, readout.size, options.base_dir)
+
+    net = build_model(ir).to(device)
+    model = net
+    if world > 1:
+        model = torch.nn.parallel.DistributedDataParallel(net, broadcast_buffers=False)
+    optimizer = make_optimizer(s.optimizer, net.parameters())
+    run = RunDir(options.run_dir)
+    start_epoch, wall_before = 1, 0.0
+    if options.resume and (payload := run.load_checkpoint()) is not None:
+        done, wall_before = _restore(payload, ir.name, net, optimizer, run.checkpoint_path)
+        start_epoch = done + 1
+        if rank == 0:
+            run.trim_metrics(done)
+            log(f"resuming {ir.name} after epoch {done} from {run.checkpoint_path}")
+    elif rank == 0:
+        if options.resume:
+            log(f"no checkpoint in {run.path}: starting from epoch 1")
+        run.start_fresh()
+
+    pops = [p.id for p in ir.populations if p.spikes]
+    sizes = {p.id: p.size for p in ir.populations}
+    wall = wall_before
+    for epoch in range(start_epoch, epochs + 1):
+        t0 = time.perf_counter()
+        net.train()
+        tally = _Tally(pops)
+        batches = batch_order(len(data.train), s.batch_size, s.seed, epoch)
+        bar = progress(batches, desc=f"epoch {epoch}/{epochs}", enabled=options.show_progress and rank == 0)
+        for i, positions in enumerate(bar):
+            local = np.array_split(positions, world)[rank]
+            x, y = batch_tensors(data.train, local, device)
+            try:
+                result, loss = train_step(model, optimizer, x, y, batch_total=len(positions), replicas=world)
+            except SpikeOverflowError as exc:
+                raise _overflow_error(exc, data.train, local, "training") from None
+            if world > 1:
+                dist.all_reduce(loss)
+                loss = loss / world
+            value = compute_loss(loss)
+            try:
+                check_finite(value, f"epoch {epoch}, batch {i + 1}")
+            except NonFiniteError as exc:
+                bar.close()
+                kept = run.checkpoint_epoch()
+                raise TrainingError(f"{exc}; stopped. " + (
+                    f"The last good checkpoint (epoch {kept}) is {run.checkpoint_path}" if kept
+                    else "No epoch finished, so there is no checkpoint")) from None
+            tally.add(result, y, value * len(positions) / world)
+            if rank == 0 and i % 5 == 0:
+                bar.set_postfix(loss=f"{value:.4f}", refresh=False)
+        train_s = time.perf_counter() - t0
+        tally.reduce(device)
+        bar.close()
+        test = _evaluate(model, net, data.test, rank, world, device, pops)
+        wall += time.perf_counter() - t0
+        row = {
+            "epoch": epoch,
+            "train_loss": tally.loss / tally.samples,
+            "train_acc": tally.correct / tally.samples,
+            "test_loss": test.loss / test.samples,
+            "test_acc": test.correct / test.samples,
+            "samples_per_s": tally.samples / train_s,
+            "epoch_s": time.perf_counter() - t0,
+            "wall_s": wall,
+            "populations": {
+                pid: {"spike_rate": tally.spikes[pid] / (tally.samples * s.timesteps * sizes[pid]),
+                      "overflow": int(tally.overflow[pid])}
+                for pid in pops
+            },
+        }
+        if rank == 0:
+            run.append_metrics(row)
+            run.save_checkpoint(epoch, _checkpoint_bytes(ir.name, epoch, wall, net, optimizer))
+            log(f"epoch {epoch}: train loss {row['train_loss']:.4f}, train accuracy {row['train_acc']:.4f}, "
+                f"test accuracy {row['test_acc']:.4f}, {row['samples_per_s']:.0f} samples/s")
+        if world > 1:
+            dist.barrier()
+
+    metrics = run.metrics() if rank == 0 else []
+    if rank == 0 and options.plots and metrics:
+        plot_curves(metrics, run.path)
+        _plot_sample(net, data.test, device, run.path / "raster.png")
+    return TrainSummary(ir.name, epochs, metrics, run.path, wall_before + time.perf_counter() - started)
+
+
+def _plot_sample(net: SNN, data: Dataset, device, path: Path) -> None:
+    """Spike raster of the first test sample, every spiking population."""
+    x, y = batch_tensors(data, np.arange(1), device)
+    with torch.no_grad():
+        result = net(x)
+    spikes = {pid: s[:, 0].cpu().numpy() for pid, s in result.spikes.items()}
+    predicted = int(result.scores.argmax(dim=1)[0])
+    plot_raster(spikes, path, f"test sample {int(data.sample_ids[0])}: label {int(y[0])}, predicted {predicted}")
