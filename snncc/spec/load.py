@@ -60,25 +60,27 @@ def _reject_constant(name: str) -> float:
 
 
 def _document_path(loc: tuple[str | int, ...], document: Any) -> tuple[str | int, ...]:
-    """Map a pydantic error location onto the document, dropping union-tag levels."""
+    """Map a pydantic error location onto the document, dropping union-tag levels.
+
+    pydantic inserts a union member's tag right after the location of the union value,
+    before any of its field names. So on entering an object, a token equal to its tag is
+    the tag, even when a field has the same name ("neuron" is a kind and a field).
+    """
     path: list[str | int] = []
-    node = document
+    node: Any = document
+    entered = True  # node was just reached, so a tag may follow
     for token in loc:
-        if isinstance(node, dict):
-            if token in node:
-                path.append(token)
-                node = node[token]
-                continue
-            if any(node.get(key) == token for key in _DISCRIMINATORS):
-                continue  # the union tag pydantic inserted
-            path.append(token)  # a missing or unknown field: point below the object
-            node = None
+        if entered and isinstance(node, dict) and any(node.get(key) == token for key in _DISCRIMINATORS):
+            entered = False
+            continue
+        path.append(token)
+        if isinstance(node, dict) and isinstance(token, str) and token in node:
+            node = node[token]
         elif isinstance(node, list) and isinstance(token, int) and 0 <= token < len(node):
-            path.append(token)
             node = node[token]
         else:
-            path.append(token)
-            node = None
+            node = None  # a missing or unknown field: nothing below it in the document
+        entered = True
     return tuple(path)
 
 

@@ -227,6 +227,8 @@ def _data(spec: ModelSpec, base_dir: Path | None) -> Found:
 def _training(spec: ModelSpec, _: Path | None) -> Found:
     replicas = spec.target.replication_factor
     if spec.training.batch_size % replicas:
-        yield ("training", "batch_size"), (
+        # point at the value the file gives: the batch size may be the default
+        given = "batch_size" in spec.training.model_fields_set and "training" in spec.model_fields_set
+        yield ("training", "batch_size") if given else ("target", "replication_factor"), (
             f"batch_size {spec.training.batch_size} does not split evenly over replication_factor = {replicas}"
         )
