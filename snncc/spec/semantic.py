@@ -175,7 +175,8 @@ def _reachability(spec: ModelSpec, _: Path | None) -> Found:
                 reached.add(proj.target)
                 frontier.append(proj.target)
     ro = spec.readout.population
-    if inputs and ro in index and isinstance(spec.populations[index[ro]], NeuronPopulation) and ro not in reached:
+    dangling = any(p.source not in index or p.target not in index for p in spec.projections)
+    if inputs and not dangling and ro in index and isinstance(spec.populations[index[ro]], NeuronPopulation) and ro not in reached:
         yield ("readout", "population"), f"readout population '{ro}' is not reachable from the input population"
 
 
