@@ -16,8 +16,8 @@ def per_sample_loss(loss: m.Loss, result: ForwardResult, labels: torch.Tensor, r
     cross_entropy: -log softmax(scores)[label].
     mse_count (snnTorch mse_count_loss): the readout's spike counts against targets
     int(T x correct_rate) for the label's neuron and int(T x incorrect_rate) for the
-    others (snnTorch truncates with int()); mean over the readout neurons. Its batch
-    mean equals snnTorch's loss.
+    others (snnTorch truncates with int()); the mean over the readout neurons, divided by T
+    as snnTorch does. Its batch mean equals snnTorch's loss.
     """
     if loss.kind == "cross_entropy":
         return F.cross_entropy(result.scores, labels, reduction="none")
@@ -27,7 +27,7 @@ def per_sample_loss(loss: m.Loss, result: ForwardResult, labels: torch.Tensor, r
     on, off = int(steps * loss.correct_rate), int(steps * loss.incorrect_rate)
     target = torch.full_like(counts, float(off))
     target.scatter_(1, labels[:, None], float(on))
-    return ((counts - target) ** 2).mean(dim=1)
+    return ((counts - target) ** 2).mean(dim=1) / steps
 
 
 def correct(scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
