@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("snncc.commands.validate", "check model files against the schema and the semantic rules"),
     "schema": ("snncc.commands.schema", "print the JSON Schema of model files"),
     "inspect": ("snncc.commands.inspect", "summarise a model's graph IR; write it as GraphML or DOT"),
+    "plan": ("snncc.commands.plan", "partition a model over tiles and IPUs; report memory and predicted step time"),
     "train": ("snncc.commands.train", "train a model and write metrics, checkpoints and plots to a run directory"),
 }
 

@@ -1,0 +1,33 @@
+"""`snncc plan FILE [--json] [--plot FILE.png]`: the tile/IPU plan and the predicted step time."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..cli import UserError
+from ..fsutil import write_bytes_atomic
+from ..ir import spec_to_ir
+from ..partition import PlanError, make_plan
+from ..partition.report import plot_png, text
+from ..spec import load_spec
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", metavar="FILE", help="model file (JSON)")
+    parser.add_argument("--json", action="store_true", help="print the plan as JSON (plan.json) instead of a report")
+    parser.add_argument("--plot", metavar="FILE.png", help="also draw the memory per tile into FILE.png")
+
+
+def run(args: argparse.Namespace) -> int:
+    ir = spec_to_ir(load_spec(args.file))
+    try:
+        plan = make_plan(ir)
+    except PlanError as exc:
+        raise UserError(f"{args.file}: {exc}") from None
+    print(plan.to_json() if args.json else text(plan), end="")
+    if args.plot:
+        try:
+            write_bytes_atomic(args.plot, plot_png(plan))
+        except OSError as exc:
+            raise UserError(f"cannot write {args.plot}: {exc.strerror}") from None
+    return 0

@@ -1,0 +1,206 @@
+"""The Plan: where every population, neuron and buffer lives, and what a step costs.
+
+It is what the lowering stage consumes: per population a contiguous tile range with a
+regular neuron slicing rule, its list tiles, per tile the bytes by category, per IPU its
+tiles; and the cost model's prediction. `to_json()` gives its deterministic plan.json form.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from .memory import CATEGORIES
+
+SLICE_RULE = (
+    "population p occupies tiles first_tile .. first_tile + num_tiles - 1 (global tile ids, "
+    "ipu = tile // tiles_per_ipu); with q = neurons_per_tile and r = remainder, tile j of the range "
+    "(0-based) holds neurons [j q + min(j, r), (j + 1) q + min(j + 1, r)), i.e. the first r tiles hold "
+    "q + 1 neurons; list tile j (0 <= j < list_tiles) is first_tile + (list_offset + j) % num_tiles and "
+    "holds samples [j s, min(batch, (j + 1) s)) with s = samples_per_list_tile; an input population has "
+    "no neurons on its tiles, only its list tiles"
+)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """One population's tiles. See SLICE_RULE."""
+
+    population: str
+    kind: str  # "input" or "neuron"
+    stage: int  # schedule stage; -1 for input populations
+    ipu: int
+    first_tile: int
+    num_tiles: int
+    size: int
+    neurons_per_tile: int
+    remainder: int
+    list_tiles: int
+    list_offset: int
+    samples_per_list_tile: int
+
+    def slice_sizes(self) -> np.ndarray:
+        """Neurons on each tile of the range, in range order."""
+        if self.kind == "input":
+            return np.zeros(self.num_tiles, dtype=np.int64)
+        sizes = np.full(self.num_tiles, self.neurons_per_tile, dtype=np.int64)
+        sizes[: self.remainder] += 1
+        return sizes
+
+    def neuron_range(self, j: int) -> tuple[int, int]:
+        """Neurons [start, stop) on tile j of the range."""
+        q, r = self.neurons_per_tile, self.remainder
+        if self.kind == "input":
+            return (0, 0)
+        return (j * q + min(j, r), (j + 1) * q + min(j + 1, r))
+
+    def tile_of_neuron(self, i: int) -> int:
+        q, r = self.neurons_per_tile, self.remainder
+        j = i // (q + 1) if i < r * (q + 1) else r + (i - r * (q + 1)) // q
+        return self.first_tile + j
+
+    def list_tile(self, j: int) -> int:
+        return self.first_tile + (self.list_offset + j) % self.num_tiles
+
+    def list_samples(self, batch: int) -> np.ndarray:
+        """Samples held by each list tile, in list order."""
+        s = self.samples_per_list_tile
+        starts = np.arange(self.list_tiles) * s
+        return np.clip(batch - starts, 0, s)
+
+    @property
+    def tiles(self) -> range:
+        return range(self.first_tile, self.first_tile + self.num_tiles)
+
+
+@dataclass(frozen=True)
+class TileMemory:
+    """Bytes per tile (rows: every tile of the target; columns: CATEGORIES)."""
+
+    bytes: np.ndarray = field(compare=False, repr=False)
+    bytes_per_tile: int
+
+    def __post_init__(self) -> None:
+        self.bytes.setflags(write=False)
+
+    @property
+    def totals(self) -> np.ndarray:
+        return self.bytes.sum(axis=1)
+
+    def used_tiles(self) -> list[int]:
+        return [int(t) for t in np.flatnonzero(self.totals)]
+
+    def category(self, name: str) -> np.ndarray:
+        return self.bytes[:, CATEGORIES.index(name)]
+
+
+@dataclass(frozen=True)
+class IPUPlan:
+    ipu: int
+    populations: tuple[str, ...]
+    layout: str  # "staged": each stage's populations share the IPU's tiles; "disjoint": one range each
+    tiles_used: int
+    first_tile: int
+    last_tile: int  # inclusive; global ids of the IPU's tiles are first_tile .. first_tile + tiles_per_ipu - 1
+
+
+@dataclass(frozen=True)
+class Cost:
+    """The cost model's prediction for one training step (see snncc.partition.cost)."""
+
+    supersteps: int
+    compute_cycles: float  # sum over supersteps of the busiest tile's vertex cycles
+    compute_mean_cycles: float  # sum over supersteps of the mean over the tiles that work in it
+    exchange_cycles: float
+    sync_cycles: float
+    link_cycles: float
+    forward_cycles: float
+    backward_cycles: float
+    optimizer_cycles: float
+    step_cycles: float
+    step_seconds: float
+    samples_per_second: float
+    exchange_bytes_per_timestep: int  # received on chip, forward and backward, all tiles
+    link_bytes_per_timestep: int  # crossing IPUs, forward and backward
+    tile_compute_cycles_max: float  # per-tile sum over the step: busiest tile
+    tile_compute_cycles_mean: float  # and the mean over the tiles used
+
+    @property
+    def balance(self) -> float:
+        """Busiest tile over the mean, summed over supersteps (1 = perfectly balanced)."""
+        return self.compute_cycles / self.compute_mean_cycles if self.compute_mean_cycles else 1.0
+
+
+@dataclass(frozen=True)
+class Plan:
+    model: str
+    num_ipus: int
+    tiles_per_ipu: int
+    bytes_per_tile: int
+    workers_per_tile: int
+    clock_hz: float
+    batch_per_replica: int
+    replication_factor: int
+    timesteps: int
+    placements: tuple[Placement, ...]
+    ipus: tuple[IPUPlan, ...]
+    tile_memory: TileMemory
+    cost: Cost
+    pipelined: Cost | None  # the same model with zero-delay projections made delay-1, if it has any
+
+    @property
+    def num_tiles(self) -> int:
+        return self.num_ipus * self.tiles_per_ipu
+
+    def placement(self, population: str) -> Placement:
+        for p in self.placements:
+            if p.population == population:
+                return p
+        raise KeyError(population)
+
+    def population_tile_bytes(self, population: str) -> np.ndarray:
+        """Total bytes of each tile in the population's range (all populations on it)."""
+        p = self.placement(population)
+        return self.tile_memory.totals[p.first_tile : p.first_tile + p.num_tiles]
+
+    def to_dict(self) -> dict:
+        used = self.tile_memory.used_tiles()
+        table = self.tile_memory.bytes
+        return {
+            "format": "snncc-plan/1",
+            "model": self.model,
+            "target": {
+                "num_ipus": self.num_ipus,
+                "tiles_per_ipu": self.tiles_per_ipu,
+                "bytes_per_tile": self.bytes_per_tile,
+                "workers_per_tile": self.workers_per_tile,
+                "clock_hz": self.clock_hz,
+                "replication_factor": self.replication_factor,
+            },
+            "batch_per_replica": self.batch_per_replica,
+            "timesteps": self.timesteps,
+            "slice_rule": SLICE_RULE,
+            "populations": [asdict(p) for p in self.placements],
+            "ipus": [{**asdict(i), "populations": list(i.populations)} for i in self.ipus],
+            "tile_memory": {
+                "categories": list(CATEGORIES),
+                "tiles": used,
+                "bytes": [[int(v) for v in table[t]] for t in used],
+                "max": int(self.tile_memory.totals.max(initial=0)),
+                "mean_over_used": round(float(self.tile_memory.totals[used].mean()) if used else 0.0, 1),
+            },
+            "cost": _cost_dict(self.cost),
+            "pipelined": _cost_dict(self.pipelined) if self.pipelined else None,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=1) + "\n"
+
+
+def _cost_dict(cost: Cost) -> dict:
+    d = asdict(cost)
+    d["balance"] = cost.balance
+    # round floats so that plan.json is stable across platforms' last-bit differences
+    return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in d.items()}

@@ -1,0 +1,106 @@
+"""What `snncc plan` prints and draws."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+
+from .memory import CATEGORIES
+from .plan import Cost, Plan
+
+
+def _bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    raise AssertionError("unreachable")
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    fmt = lambda row: "  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip()  # noqa: E731
+    return [fmt(header), *(fmt(r) for r in rows)]
+
+
+def _cost_line(c: Cost) -> str:
+    return f"{c.step_seconds * 1e3:.3f} ms per step, {c.samples_per_second:,.0f} samples/s"
+
+
+def text(plan: Plan) -> str:
+    limit = plan.bytes_per_tile
+    totals = plan.tile_memory.totals
+    lines = [
+        f"plan {plan.model}: {plan.num_ipus} IPU{'s' if plan.num_ipus > 1 else ''} x {plan.tiles_per_ipu} tiles, "
+        f"{_bytes(limit)} per tile, batch {plan.batch_per_replica} per replica, {plan.timesteps} timesteps",
+        "",
+        "populations (bytes per tile: all populations on the population's tiles)",
+    ]
+    rows = []
+    for p in plan.placements:
+        on = totals[p.first_tile : p.first_tile + p.num_tiles]
+        npt = "-" if p.kind == "input" else (
+            f"{p.neurons_per_tile}" if not p.remainder else f"{p.neurons_per_tile + 1} x {p.remainder}, "
+            f"{p.neurons_per_tile} x {p.num_tiles - p.remainder}")
+        rows.append([
+            p.population, str(p.ipu), "input" if p.stage < 0 else str(p.stage),
+            f"{p.first_tile}-{p.first_tile + p.num_tiles - 1} ({p.num_tiles})", npt,
+            f"{p.list_tiles} x {p.samples_per_list_tile}" if p.list_tiles else "-",
+            _bytes(on.max()), _bytes(on.mean()), f"{on.max() / limit:.0%}",
+        ])
+    lines += _table(["population", "ipu", "stage", "tiles", "neurons/tile", "list tiles x samples",
+                     "max bytes", "mean bytes", "max/limit"], rows)
+    used = plan.tile_memory.used_tiles()
+    by_cat = plan.tile_memory.bytes.sum(axis=0)
+    lines += [
+        "",
+        f"tiles used: {len(used):,} of {plan.num_tiles:,}; bytes per tile: max {_bytes(totals.max())} "
+        f"({totals.max() / limit:.0%} of {_bytes(limit)}), mean {_bytes(totals[used].mean() if used else 0)} "
+        f"over used tiles; in all {_bytes(totals.sum())}",
+        "memory by category: " + ", ".join(f"{c} {_bytes(v)}" for c, v in zip(CATEGORIES, by_cat)),
+        "ipus: " + "; ".join(f"{i.ipu}: {len(i.populations)} populations, {i.tiles_used} tiles, {i.layout}"
+                             for i in plan.ipus),
+    ]
+    c = plan.cost
+    lines += [
+        "",
+        f"exchange per timestep: {_bytes(c.exchange_bytes_per_timestep)} received on chip, "
+        f"{_bytes(c.link_bytes_per_timestep)} over IPU-Links",
+        f"supersteps per step: {c.supersteps:,}; cycles: compute {c.compute_cycles:,.0f}, exchange "
+        f"{c.exchange_cycles:,.0f}, sync {c.sync_cycles:,.0f}, links {c.link_cycles:,.0f} "
+        f"(forward {c.forward_cycles:,.0f}, backward {c.backward_cycles:,.0f}, optimizer {c.optimizer_cycles:,.0f})",
+        f"compute balance: busiest tile {c.balance:.3f} x the mean of the working tiles, summed over supersteps "
+        f"(per tile over the whole step: {c.tile_compute_cycles_max / max(c.tile_compute_cycles_mean, 1):.3f})",
+        f"predicted: {_cost_line(c)} at {plan.clock_hz / 1e9:.2f} GHz",
+    ]
+    if plan.pipelined is not None:
+        lines.append(f"pipelined (zero-delay projections made delay-1): {_cost_line(plan.pipelined)}, "
+                     f"{plan.pipelined.samples_per_second / c.samples_per_second:.1f}x")
+    return "\n".join(lines) + "\n"
+
+
+def plot_png(plan: Plan) -> bytes:
+    """Tile memory use, stacked by category, against the limit (PNG bytes)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    table = plan.tile_memory.bytes / 1024
+    x = np.arange(len(table))
+    fig, ax = plt.subplots(figsize=(11, 4.5), dpi=100)
+    ax.stackplot(x, table.T, labels=CATEGORIES, step="post", linewidth=0)
+    ax.axhline(plan.bytes_per_tile / 1024, color="black", linestyle="--", linewidth=1, label="bytes per tile")
+    for i in range(1, plan.num_ipus):
+        ax.axvline(i * plan.tiles_per_ipu, color="grey", linewidth=0.5)
+    ax.set_xlim(0, len(table))
+    ax.set_xlabel("tile")
+    ax.set_ylabel("KiB")
+    ax.set_title(f"{plan.model}: memory per tile ({plan.num_ipus} IPU x {plan.tiles_per_ipu} tiles)")
+    ax.legend(loc="upper right", fontsize=7, ncol=3)
+    fig.tight_layout()
+    out = io.BytesIO()
+    fig.savefig(out, format="png", metadata={"Software": None})
+    plt.close(fig)
+    return out.getvalue()
