@@ -9,6 +9,7 @@ problem points at the offending value in the text.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -55,8 +56,16 @@ class _SourceMap:
         return self.locate(tokens)
 
 
-def _reject_constant(name: str) -> float:
-    raise ValueError(name)
+def _non_finite(node: Any, path: tuple[str | int, ...] = ()):
+    """Paths of NaN and Infinity, which Python's parser accepts but JSON does not have."""
+    if isinstance(node, float) and not math.isfinite(node):
+        yield path, node
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from _non_finite(value, path + (key,))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _non_finite(value, path + (i,))
 
 
 def _document_path(loc: tuple[str | int, ...], document: Any) -> tuple[str | int, ...]:
@@ -125,21 +134,22 @@ def parse_spec(text: str, file: str = "<string>", base_dir: Path | None = None) 
         return SpecError([Problem(p.line, p.column, p.pointer, p.message, file) for p in problems])
 
     try:
-        document = json.loads(text, parse_constant=_reject_constant)
+        document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise located([Problem(exc.lineno, exc.colno, "", f"invalid JSON: {exc.msg}")]) from None
-    except ValueError as exc:  # NaN, Infinity: not JSON
-        raise located([Problem(1, 1, "", f"invalid JSON: {exc} is not a JSON number")]) from None
     except RecursionError:
         raise located([Problem(1, 1, "", "invalid JSON: nested too deeply")]) from None
 
     smap = _SourceMap(text)
-    if smap.duplicates:
-        problems = []
-        for ptr in smap.duplicates:
-            tokens = tuple(ptr.split("/")[1:])
-            line, col = smap.key_position(tokens)
-            problems.append(Problem(line, col, pointer(*tokens), f"duplicate key '{tokens[-1]}'"))
+    problems = []
+    for ptr in smap.duplicates:
+        tokens = tuple(ptr.split("/")[1:])
+        line, col = smap.key_position(tokens)
+        problems.append(Problem(line, col, pointer(*tokens), f"duplicate key '{tokens[-1]}'"))
+    for path, value in _non_finite(document):
+        line, col = smap.locate(path)
+        problems.append(Problem(line, col, pointer(*path), f"invalid JSON: {value} is not a JSON number"))
+    if problems:
         raise located(problems)
     if not isinstance(document, dict):
         raise located([Problem(1, 1, "", "a model file must be a JSON object")])
