@@ -1,0 +1,184 @@
+// Copyright (c) 2024 snncc authors. SPDX-License-Identifier: Apache-2.0
+// Runtime-internal state behind the Poplar handles.
+#ifndef snncc_runtime_internal_hpp
+#define snncc_runtime_internal_hpp
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <poplar/Device.hpp>
+#include <poplar/Engine.hpp>
+#include <poplar/Graph.hpp>
+#include <poplar/Program.hpp>
+#include <poplar/Tensor.hpp>
+#include <snncc/runtime_report.hpp>
+#include <snncc/vertex_registry.hpp>
+
+namespace snncc {
+namespace host {
+
+constexpr unsigned kUnmapped = std::numeric_limits<unsigned>::max();
+
+const TypeInfo *info(const poplar::Type &t);
+std::string typeName(const TypeInfo *t);
+
+/// Convert n host values (described by traits) to device type dst; a single
+/// value is broadcast to all n when broadcast is set. Throws type_error for
+/// values the device type cannot hold.
+void convertValues(const void *src, const poplar::TypeTraits &traits,
+                   std::size_t srcCount, void *dst, const TypeInfo *dstType,
+                   std::size_t n, bool broadcast, const std::string &what);
+/// Read element i of a buffer of type t as a double (for predicates).
+double readAsDouble(const void *p, const TypeInfo *t);
+
+struct TensorAccess {
+  static poplar::Tensor make(std::vector<std::size_t> shape, poplar::Type type,
+                             std::vector<Region> regions);
+  static const std::vector<Region> &regions(const poplar::Tensor &t) {
+    return t.regions_;
+  }
+};
+
+struct Variable {
+  poplar::Type type;
+  std::size_t n = 0;
+  std::string name;
+  bool constant = false;
+  std::vector<unsigned> tile;        // per element, kUnmapped if none
+  std::vector<unsigned char> init;   // initial bytes, empty = zeros
+};
+
+struct FieldState {
+  bool connected = false;            // edge connected / state value set
+  std::vector<poplar::Tensor> tensors; // edge: 1; 2-D: one per element
+  std::vector<bool> entrySet;        // 2-D: which elements are connected
+  std::size_t size = 0;              // 2-D / state vector size
+  bool sized = false;
+  std::vector<unsigned char> value;  // state scalar or vector bytes
+};
+
+struct VertexNode {
+  const VertexInfo *info = nullptr;
+  unsigned cs = 0;
+  unsigned tile = kUnmapped;
+  std::vector<FieldState> fields;
+};
+
+struct ComputeSetNode {
+  std::string name;
+  std::vector<unsigned> vertices;
+};
+
+struct GraphState {
+  poplar::Target target;
+  std::vector<Variable> vars;
+  std::vector<VertexNode> vertices;
+  std::vector<ComputeSetNode> computeSets;
+  std::map<std::string, poplar::DataStream> streams;
+  std::map<std::string, poplar::Tensor> hostWrites; // createHostWrite
+  std::map<std::string, poplar::Tensor> hostReads;  // createHostRead
+  std::set<std::string> codeletFiles;
+};
+
+struct GraphAccess {
+  static GraphState &state(const poplar::Graph &g) { return *g.state_; }
+  static poplar::VertexRef vertex(unsigned id) {
+    poplar::VertexRef v;
+    v.id_ = id;
+    return v;
+  }
+  static unsigned id(const poplar::VertexRef &v) { return v.id_; }
+  static unsigned vertex(const poplar::FieldRef &f) { return f.vertex_; }
+  static const std::string &fieldName(const poplar::FieldRef &f) {
+    return f.field_;
+  }
+  static poplar::FieldRef field(unsigned vertex, std::string name) {
+    poplar::FieldRef f;
+    f.vertex_ = vertex;
+    f.field_ = std::move(name);
+    return f;
+  }
+  static void setIndex(poplar::FieldRef &f, std::size_t i) {
+    f.index_ = i;
+    f.indexed_ = true;
+  }
+  static poplar::DataStream stream(std::string handle, poplar::Type type,
+                                   std::size_t n, poplar::DataStreamType kind) {
+    poplar::DataStream s;
+    s.handle_ = std::move(handle);
+    s.type_ = type;
+    s.n_ = n;
+    s.kind_ = kind;
+    return s;
+  }
+};
+
+struct ProgramNode {
+  enum Kind { Empty, Sequence, Execute, Copy, StreamIn, StreamOut, Repeat,
+              WhileTrue, WhileFalse, If, Sync } kind = Empty;
+  std::vector<std::shared_ptr<ProgramNode>> children; // body, cond, else
+  unsigned computeSet = 0;
+  unsigned count = 0;
+  poplar::Tensor a, b; // Copy: src, dst; stream copies: the tensor; loops: predicate
+  std::string stream;
+};
+
+struct ProgramAccess {
+  static std::shared_ptr<ProgramNode> &node(poplar::program::Program &p) {
+    return p.node_;
+  }
+  static const std::shared_ptr<ProgramNode> &node(const poplar::program::Program &p) {
+    return p.node_;
+  }
+};
+
+struct DeviceAccess {
+  static poplar::Device make(const poplar::Target &t);
+};
+
+/// Per-tile bytes as the engine would allocate them; vertex state included.
+snncc::runtime::Report memoryModel(const GraphState &g);
+/// Modelled IPU vertex-state bytes of one vertex.
+std::uint64_t vertexStateBytes(const VertexNode &v);
+
+/// Persistent workers with a spin-then-sleep barrier: parallelFor hands out
+/// items [0, n) through an atomic counter and returns when all are done.
+class ThreadPool {
+public:
+  explicit ThreadPool(unsigned numThreads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool &) = delete;
+  ThreadPool &operator=(const ThreadPool &) = delete;
+  unsigned size() const { return unsigned(workers_.size()) + 1; }
+  /// Runs fn(i) for every i in [0, n), on all threads including the caller.
+  void parallelFor(std::size_t n, const std::function<void(std::size_t)> &fn);
+
+private:
+  void workerLoop();
+  void drain();
+  std::vector<std::thread> workers_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::atomic<std::uint64_t> generation_{0};
+  std::atomic<std::size_t> next_{0};
+  std::atomic<unsigned> pending_{0};
+  std::atomic<unsigned> sleepers_{0};
+  std::atomic<bool> stop_{false};
+  std::size_t total_ = 0;
+  const std::function<void(std::size_t)> *fn_ = nullptr;
+};
+
+} // namespace host
+} // namespace snncc
+
+#endif // snncc_runtime_internal_hpp
