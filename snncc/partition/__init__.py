@@ -157,6 +157,35 @@ def _model_bytes(memories: dict[str, PopulationMemory], **change) -> float:
     return total
 
 
+def _per_tile_fixes(pm: PopulationMemory, budget: int) -> str:
+    """What shrinks one tile's share of a population, largest category first."""
+    share = dict(zip(CATEGORIES, pm.slice_bytes(np.array([1]))[0].tolist()))
+    share["history"] += int(pm.list_tile_bytes(np.array([pm.batch]))[0].sum())  # worst case: one list tile
+    advice = {
+        "weights": "sparse connectivity or a smaller fan-in",
+        "gradients": "sparse connectivity or a smaller fan-in",
+        "optimizer": "SGD instead of Adam (no moment copies)",
+        "history": "fewer timesteps or a smaller batch_size",
+        "spike_lists": "a lower max_activity (or max_spikes) of the populations it reads, or a smaller batch_size",
+        "reduction": "a lower max_activity (or max_spikes) of the populations it reads, or a smaller batch_size",
+        "state": "a smaller batch_size",
+        "vertices": "a larger bytes_per_tile",
+    }
+    order = sorted(share, key=lambda c: -share[c])
+    fixes = []
+    for c in order[:3]:
+        if share[c] and advice[c] not in fixes:
+            fixes.append(advice[c])
+    detail = ", ".join(f"{c} {share[c]}" for c in order[:3])
+    return ", or ".join(fixes) + f" (one neuron's share per tile, bytes: {detail}); more IPUs would not help"
+
+
+def model_bytes(ir: ModelGraph) -> int:
+    """Bytes of every population's slices and lists if each sat whole on one tile (no reserves):
+    a lower bound of what the model needs in all, for estimates and messages."""
+    return int(_model_bytes({p.id: population_memory(ir, p) for p in ir.populations}))
+
+
 def _with_capacity_one(memories: dict[str, PopulationMemory]) -> dict[str, PopulationMemory]:
     out = {}
     for pid, pm in memories.items():
@@ -176,13 +205,15 @@ def _explain(ir: ModelGraph, memories: dict[str, PopulationMemory], ipu: int, pi
     here = sum(whole.values())
     head = (
         f"the model does not fit: population '{name}' needs {_mib(whole[name])} "
-        f"({failure} ; available: {target.bytes_per_tile} bytes per tile); "
+        f"({failure}; available: {target.bytes_per_tile} bytes per tile); "
         if failure else f"the model does not fit: population '{name}' needs {_mib(whole[name])}; "
     )
     head += (
         f"IPU {ipu} holds {len(pids)} populations needing {_mib(here)}, its {target.tiles_per_ipu} tiles of "
         f"{target.bytes_per_tile} bytes hold {_mib(per_ipu)} after reserves"
     )
+    if failure is not None and failure.per_tile:
+        return head + "; to fit: " + _per_tile_fixes(memories[name], target.bytes_per_tile)
     total = _model_bytes(memories)
     fixes = []
     ipus_needed = math.ceil(total / per_ipu)
@@ -207,5 +238,5 @@ def _explain(ir: ModelGraph, memories: dict[str, PopulationMemory], ipu: int, pi
 
 __all__ = [
     "AllocationCheck", "CATEGORIES", "Cost", "IPUPlan", "Placement", "Plan", "PlanError", "SLICE_RULE",
-    "TileMemory", "check_allocation", "make_plan", "pipelined_ir",
+    "TileMemory", "check_allocation", "make_plan", "model_bytes", "pipelined_ir",
 ]

@@ -39,9 +39,10 @@ from .plan import Placement
 class Infeasible(Exception):
     """A layout that cannot hold its populations (caught by the planner, which explains)."""
 
-    def __init__(self, population: str | None, reason: str):
+    def __init__(self, population: str | None, reason: str, per_tile: bool = False):
         super().__init__(reason)
         self.population = population
+        self.per_tile = per_tile  # a single tile's share is too large: more IPUs would not help
 
 
 # --------------------------------------------------------------------------- IPU assignment
@@ -209,7 +210,8 @@ def _items(pids: Sequence[str], memories: dict[str, PopulationMemory], tiles: in
             room = budget - k.TILE_RESERVE_BYTES
             fits = room // per_sample if per_sample else pm.batch
             if fits < 1:
-                raise Infeasible(pid, f"one sample's spike lists over all timesteps take {per_sample} bytes")
+                raise Infeasible(pid, f"one sample's spike lists over all timesteps take {per_sample} bytes",
+                                 per_tile=True)
             items.append(_Item(pid, pm.batch, math.ceil(pm.batch / fits), lambda t, b=pm.batch: math.ceil(b / t)))
             continue
         # every tile count the IPU allows, at once: t tiles give slices of at most ceil(size / t)
@@ -222,8 +224,10 @@ def _items(pids: Sequence[str], memories: dict[str, PopulationMemory], tiles: in
         if not len(fitting):
             one = int(pm.slice_bytes(np.array([1])).sum()) + fixed
             if one > budget:
-                raise Infeasible(pid, f"a single neuron with its incoming weights needs {one} bytes on a tile")
-            raise Infeasible(pid, f"it needs {int(need[-1])} bytes per tile even spread over all {tiles} tiles")
+                raise Infeasible(pid, f"a single neuron needs {one} bytes on a tile, {fixed} of them code and "
+                                      f"reserves", per_tile=True)
+            raise Infeasible(pid, f"it needs {int(need[-1])} bytes per tile even spread over {len(counts)} tiles",
+                             per_tile=True)
         cycles = step_cycles_per_timestep(pm, slices, workers)
         items.append(_Item(pid, pop.size, int(counts[fitting[0]]), lambda t, c=cycles: float(c[t - 1])))
     return items

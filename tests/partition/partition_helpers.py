@@ -1,0 +1,70 @@
+"""Building small specs as JSON documents, and a brute-force oracle of the bytes per tile."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from hypothesis import settings
+
+from snncc.ir import spec_to_ir
+from snncc.partition import constants as k
+from snncc.partition.memory import NCAT, population_memory, vertex_code
+from snncc.spec import parse_spec
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def profile() -> settings:
+    """This directory's hypothesis profile (registered in its conftest.py)."""
+    return settings.get_profile("partition-ci" if os.environ.get("CI") else "partition-dev")
+
+
+def document(populations, projections, readout, *, timesteps=5, batch=2, optimizer=None, target=None):
+    return {
+        "name": "t",
+        "timesteps": timesteps,
+        "populations": populations,
+        "projections": projections,
+        "readout": {"population": readout, "decoding": "spike_count"},
+        "training": {"batch_size": batch, "optimizer": optimizer or {"kind": "adam"}},
+        "data": {"kind": "synthetic", "num_classes": next(p["size"] for p in populations if p["id"] == readout)},
+        "target": target or {},
+    }
+
+
+def ir_of(doc):
+    return spec_to_ir(parse_spec(json.dumps(doc), "model.json"), check=True)
+
+
+def example_ir(name: str, **target):
+    doc = json.loads((ROOT / "examples" / f"{name}.json").read_text())
+    if target:
+        doc.setdefault("target", {}).update(target)
+    return ir_of(doc)
+
+
+def brute_force_tile_bytes(ir, plan) -> np.ndarray:
+    """Bytes per tile summed slice by slice in plain Python (an oracle for the vectorised sum)."""
+    mems = {p.id: population_memory(ir, p) for p in ir.populations}
+    table = np.zeros((plan.num_tiles, NCAT), dtype=np.int64)
+    types: dict[int, set[str]] = {}
+    for pl in plan.placements:
+        pm = mems[pl.population]
+        if pl.kind == "neuron":
+            for j in range(pl.num_tiles):
+                start, stop = pl.neuron_range(j)
+                tile = pl.first_tile + j
+                table[tile] += pm.slice_bytes(np.array([stop - start]))[0]
+                types.setdefault(tile, set()).update(pm.slice_vertex_types())
+        for j in range(pl.list_tiles):
+            samples = min(pl.samples_per_list_tile, plan.batch_per_replica - j * pl.samples_per_list_tile)
+            tile = pl.list_tile(j)
+            table[tile] += pm.list_tile_bytes(np.array([samples]))[0]
+            types.setdefault(tile, set()).update(pm.list_vertex_types())
+    for tile, names in types.items():
+        table[tile, -1] += sum(vertex_code(t) for t in names) + k.TILE_RESERVE_BYTES
+    return table

@@ -1,0 +1,174 @@
+"""The partitioner and the Plan: invariants on every example, the acceptance models, the CLI."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pytest
+
+from partition_helpers import ROOT, brute_force_tile_bytes, document, example_ir, ir_of
+from snncc.cli import main
+from snncc.partition import PlanError, make_plan
+from snncc.partition.cost import forward_cycles
+from snncc.partition.memory import population_memory
+
+EXAMPLES = sorted(p.stem for p in (ROOT / "examples").glob("*.json"))
+
+
+def check_invariants(ir, plan) -> None:
+    """Every neuron placed once, every sample's list on one list tile, no tile over its bytes."""
+    limit = plan.bytes_per_tile
+    assert plan.tile_memory.totals.max() <= limit
+    for pop in ir.populations:
+        pl = plan.placement(pop.id)
+        ipu_tiles = range(pl.ipu * plan.tiles_per_ipu, (pl.ipu + 1) * plan.tiles_per_ipu)
+        assert pl.first_tile in ipu_tiles and pl.first_tile + pl.num_tiles - 1 in ipu_tiles
+        if pop.kind == "neuron":
+            owner = np.full(pop.size, -1)
+            for j in range(pl.num_tiles):
+                start, stop = pl.neuron_range(j)
+                assert stop > start  # no empty tile in a range
+                assert (owner[start:stop] == -1).all()
+                owner[start:stop] = pl.first_tile + j
+            assert (owner >= 0).all()
+            assert all(pl.tile_of_neuron(i) == owner[i] for i in range(0, pop.size, max(1, pop.size // 50)))
+        if pop.spikes:
+            held = np.zeros(plan.batch_per_replica, dtype=int)
+            for j in range(pl.list_tiles):
+                assert pl.list_tile(j) in pl.tiles
+                lo = j * pl.samples_per_list_tile
+                held[lo : lo + pl.samples_per_list_tile] += 1
+            assert (held == 1).all()
+            assert len({pl.list_tile(j) for j in range(pl.list_tiles)}) == pl.list_tiles
+
+
+@pytest.mark.parametrize("name", [e for e in EXAMPLES if e != "shd_deep_16ipu"])
+def test_every_example_plans(name):
+    ir = example_ir(name)
+    plan = make_plan(ir)
+    check_invariants(ir, plan)
+    assert np.array_equal(plan.tile_memory.bytes, brute_force_tile_bytes(ir, plan))
+    assert plan.cost.step_seconds > 0 and plan.cost.samples_per_second > 0
+    assert make_plan(ir).to_json() == plan.to_json()
+
+
+@pytest.mark.slow
+def test_deep_16_ipu_model_plans_fast_in_contiguous_blocks():
+    ir = example_ir("shd_deep_16ipu")
+    assert len(ir.populations) == 195 and ir.settings.target.num_ipus == 16
+    start = time.perf_counter()
+    plan = make_plan(ir)
+    elapsed = time.perf_counter() - start
+    assert elapsed < 5.0, f"planning took {elapsed:.2f} s"
+    check_invariants(ir, plan)
+    chain = [plan.placement(p.id).ipu for p in ir.populations]
+    assert chain == sorted(chain)  # a deep chain is cut into contiguous blocks of layers
+    assert len(set(chain)) >= 15
+    # 193 zero-delay layers: the pipelined variant is predicted much faster
+    assert plan.pipelined is not None and plan.pipelined.samples_per_second > 10 * plan.cost.samples_per_second
+    assert plan.cost.link_bytes_per_timestep > 0
+
+
+@pytest.mark.slow
+def test_deep_model_on_one_ipu_is_refused(tmp_path, capsys):
+    doc = json.loads((ROOT / "examples" / "shd_deep_16ipu.json").read_text())
+    doc["target"]["num_ipus"] = 1
+    del doc["$schema"]
+    path = tmp_path / "deep1.json"
+    path.write_text(json.dumps(doc))
+    assert main(["plan", str(path)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err
+    assert err.startswith(f"snncc plan: error: {path}: the model does not fit: population 'hidden")
+    assert "638976 bytes per tile" in err  # the bytes available
+    assert "MiB" in err  # the bytes needed
+    assert "num_ipus >= 4" in err  # 3.2 GB of weights, gradients and Adam state need 4 IPUs of 900 MB
+
+
+def test_shd_on_one_ipu_is_balanced():
+    plan = make_plan(example_ir("shd_mlp"))
+    c = plan.cost
+    # per superstep, the busiest tile against the mean of the tiles working in it
+    assert c.compute_cycles <= 1.10 * c.compute_mean_cycles
+    assert plan.num_ipus == 1 and plan.placement("hidden1").num_tiles > 1000
+
+
+def test_pipelined_prediction_only_with_zero_delay_projections():
+    assert make_plan(example_ir("pipelined")).pipelined is None
+    plan = make_plan(example_ir("shd_mlp"))
+    assert plan.pipelined is not None
+    # three stages become one: fewer supersteps per step
+    assert plan.pipelined.supersteps < plan.cost.supersteps
+
+
+def test_forward_cycles_by_hand():
+    doc = document(
+        [{"kind": "input", "id": "inp", "size": 4, "sparsity": {"max_spikes": 2}},
+         {"kind": "neuron", "id": "hid", "size": 6, "neuron": {"model": "lif", "beta": 0.9}}],
+        [{"id": "p", "source": "inp", "target": "hid"}], "hid", batch=6, timesteps=1)
+    ir = ir_of(doc)
+    pm = population_memory(ir, ir.population("hid"))
+    # 6 neurons, 6 samples, 6 workers: split by sample, one sample per worker:
+    # 2 rows x (8 + 6 weights) + 6 neurons x (12 update + 1 bias) = 106 instructions per worker,
+    # x 6 (barrel: a worker issues every 6th cycle) + 2 vertex launches x 100
+    assert forward_cycles(pm, np.array([6]), 6)[0] == 106 * 6 + 200
+    # 1 neuron per tile: splitting by neurons would idle 5 workers, by samples is still 1 sample each
+    assert forward_cycles(pm, np.array([1]), 6)[0] == (2 * (8 + 1) + 13) * 6 + 200
+
+
+def test_more_populations_than_tiles_share_tiles():
+    pops = [{"kind": "input", "id": "inp", "size": 5}]
+    pops += [{"kind": "neuron", "id": f"h{i}", "size": 3, "neuron": {"model": "lif", "beta": 0.9}} for i in range(6)]
+    projs = [{"id": f"p{i}", "source": "inp" if i == 0 else f"h{i - 1}", "target": f"h{i}", "delay": 1}
+             for i in range(6)]
+    ir = ir_of(document(pops, projs, "h5", target={"tiles_per_ipu": 2}))
+    plan = make_plan(ir)
+    check_invariants(ir, plan)
+    assert np.array_equal(plan.tile_memory.bytes, brute_force_tile_bytes(ir, plan))
+    assert len({plan.placement(f"h{i}").first_tile for i in range(6)}) == 2
+
+
+def test_memory_bound_layout_spreads_a_large_layer():
+    # 200 x 400 weights with Adam: 1.3 MB for the layer, tiles of 64 KiB: needs >= 20 tiles
+    doc = document(
+        [{"kind": "input", "id": "inp", "size": 200, "sparsity": {"max_spikes": 10}},
+         {"kind": "neuron", "id": "hid", "size": 400, "neuron": {"model": "lif", "beta": 0.9}}],
+        [{"id": "p", "source": "inp", "target": "hid"}], "hid",
+        target={"tiles_per_ipu": 64, "bytes_per_tile": 65536})
+    ir = ir_of(doc)
+    plan = make_plan(ir)
+    check_invariants(ir, plan)
+    assert plan.placement("hid").num_tiles >= 20
+
+
+def test_too_large_for_any_tile_names_population_and_sizes():
+    doc = document(
+        [{"kind": "input", "id": "inp", "size": 5000, "sparsity": {"max_spikes": 10}},
+         {"kind": "neuron", "id": "wide", "size": 4, "neuron": {"model": "lif", "beta": 0.9}}],
+        [{"id": "p", "source": "inp", "target": "wide"}], "wide", target={"bytes_per_tile": 32768})
+    with pytest.raises(PlanError, match=r"population 'wide' needs .*a single neuron needs \d+ bytes") as info:
+        make_plan(ir_of(doc))
+    assert "sparse connectivity or a smaller fan-in" in str(info.value)
+    assert "more IPUs would not help" in str(info.value)
+
+
+def test_cli_report_json_and_plot(tmp_path, capsys):
+    model = str(ROOT / "examples" / "digits.json")
+    assert main(["plan", model]) == 0
+    out = capsys.readouterr().out
+    assert "plan digits: 1 IPU x 1472 tiles" in out and "samples/s" in out and "hidden" in out
+    png = tmp_path / "mem.png"
+    assert main(["plan", model, "--json", "--plot", str(png)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["format"] == "snncc-plan/1"
+    assert [p["population"] for p in data["populations"]] == ["pixels", "hidden", "output"]
+    assert len(data["tile_memory"]["bytes"]) == len(data["tile_memory"]["tiles"])
+    assert png.read_bytes().startswith(b"\x89PNG")
+
+
+def test_cli_bad_file_is_one_line(tmp_path, capsys):
+    assert main(["plan", str(tmp_path / "missing.json")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err and "\n" not in err and "Traceback" not in err
