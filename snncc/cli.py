@@ -12,6 +12,7 @@ import importlib
 import sys
 
 from . import __version__
+from .errors import UserError
 from .spec import SpecError
 
 #: name -> (module with add_arguments/run, one-line help)
@@ -22,10 +23,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("snncc.commands.plan", "partition a model over tiles and IPUs; report memory and predicted step time"),
     "train": ("snncc.commands.train", "train a model and write metrics, checkpoints and plots to a run directory"),
 }
-
-
-class UserError(Exception):
-    """An error for the user: printed as one line, exit status 1."""
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..cli import UserError
+from ..errors import UserError
 from ..fsutil import write_bytes_atomic
 from ..ir import spec_to_ir
 from ..partition import PlanError, make_plan

@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..cli import UserError
+from ..errors import UserError
 from ..spec import load_spec
 
 BACKENDS = ("torch", "host", "poplar")
