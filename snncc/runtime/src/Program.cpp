@@ -42,8 +42,8 @@ bool Program::isEmpty() const {
   return true;
 }
 
-Sequence::Sequence(const DebugContext &) { node_ = node(ProgramNode::Sequence); }
-Sequence::Sequence(std::initializer_list<Program> programs, const DebugContext &) {
+Sequence::Sequence() { node_ = node(ProgramNode::Sequence); }
+Sequence::Sequence(std::initializer_list<Program> programs) {
   node_ = node(ProgramNode::Sequence);
   for (const Program &p : programs)
     node_->children.push_back(child(p));
@@ -54,12 +54,12 @@ void Sequence::add(const Program &p) {
   node_->children.push_back(child(p));
 }
 
-Execute::Execute(ComputeSet cs, const DebugContext &) {
+Execute::Execute(ComputeSet cs) {
   node_ = node(ProgramNode::Execute);
   node_->computeSet = cs.getId();
 }
 
-Copy::Copy(Tensor src, Tensor dst, bool, const DebugContext &) {
+Copy::Copy(Tensor src, Tensor dst, bool) {
   if (!src.valid() || !dst.valid())
     throw control_program_error("Copy: invalid tensor");
   if (src.elementType() != dst.elementType())
@@ -75,7 +75,7 @@ Copy::Copy(Tensor src, Tensor dst, bool, const DebugContext &) {
   node_->b = std::move(dst);
 }
 
-Copy::Copy(const DataStream &stream, Tensor dst, bool, const DebugContext &) {
+Copy::Copy(const DataStream &stream, Tensor dst, bool) {
   if (!isHostToDevice(stream.type()))
     throw control_program_error("Copy: stream '" + stream.handle() +
                                 "' is not host-to-device");
@@ -90,7 +90,7 @@ Copy::Copy(const DataStream &stream, Tensor dst, bool, const DebugContext &) {
   node_->b = std::move(dst);
 }
 
-Copy::Copy(Tensor src, const DataStream &stream, bool, const DebugContext &) {
+Copy::Copy(Tensor src, const DataStream &stream, bool) {
   if (!isDeviceToHost(stream.type()))
     throw control_program_error("Copy: stream '" + stream.handle() +
                                 "' is not device-to-host");
@@ -105,14 +105,14 @@ Copy::Copy(Tensor src, const DataStream &stream, bool, const DebugContext &) {
   node_->a = std::move(src);
 }
 
-Repeat::Repeat(unsigned count, const Program &body, const DebugContext &) {
+Repeat::Repeat(unsigned count, const Program &body) {
   node_ = node(ProgramNode::Repeat);
   node_->count = count;
   node_->children.push_back(child(body));
 }
 
 RepeatWhileTrue::RepeatWhileTrue(const Program &cond, Tensor predicate,
-                                 const Program &body, const DebugContext &) {
+                                 const Program &body) {
   checkPredicate(predicate, "RepeatWhileTrue");
   node_ = node(ProgramNode::WhileTrue);
   node_->children = {child(body), child(cond)};
@@ -120,22 +120,21 @@ RepeatWhileTrue::RepeatWhileTrue(const Program &cond, Tensor predicate,
 }
 
 RepeatWhileFalse::RepeatWhileFalse(const Program &cond, Tensor predicate,
-                                   const Program &body, const DebugContext &) {
+                                   const Program &body) {
   checkPredicate(predicate, "RepeatWhileFalse");
   node_ = node(ProgramNode::WhileFalse);
   node_->children = {child(body), child(cond)};
   node_->a = std::move(predicate);
 }
 
-If::If(Tensor predicate, const Program &trueBody, const Program &falseBody,
-       const DebugContext &) {
+If::If(Tensor predicate, const Program &trueBody, const Program &falseBody) {
   checkPredicate(predicate, "If");
   node_ = node(ProgramNode::If);
   node_->children = {child(trueBody), child(falseBody)};
   node_->a = std::move(predicate);
 }
 
-Sync::Sync(SyncType, const DebugContext &) { node_ = node(ProgramNode::Sync); }
+Sync::Sync(SyncType) { node_ = node(ProgramNode::Sync); }
 
 } // namespace program
 } // namespace poplar

@@ -74,11 +74,7 @@ const char *SourceLocation::getFunctionName() const { return function_; }
 const char *SourceLocation::getFileName() const { return file_; }
 unsigned SourceLocation::getLineNumber() const { return line_; }
 bool SourceLocation::isValid() const { return valid_; }
-SourceLocation SourceLocation::Current(const char *functionName,
-                                       const char *fileName,
-                                       unsigned lineNumber) {
-  return SourceLocation(functionName, fileName, lineNumber);
-}
+SourceLocation SourceLocation::Current() { return SourceLocation(); }
 
 DebugContext::DebugContext(SourceLocation loc) : loc_(loc) {}
 DebugContext::DebugContext(const char *name, SourceLocation loc)
@@ -90,8 +86,6 @@ std::string DebugContext::getPathName() const { return name_; }
 // ---- options ----------------------------------------------------------------
 OptionFlags::iterator::iterator(const iterator &other) = default;
 OptionFlags::iterator &OptionFlags::iterator::operator=(const iterator &other) = default;
-OptionFlags::iterator::iterator(std::map<std::string, std::string>::const_iterator it)
-    : it_(it) {}
 const OptionFlags::OptionFlag &OptionFlags::iterator::operator*() const { return *it_; }
 const OptionFlags::OptionFlag *OptionFlags::iterator::operator->() const { return &*it_; }
 OptionFlags::iterator &OptionFlags::iterator::operator++() {
@@ -116,8 +110,16 @@ const std::string &OptionFlags::at(std::string option) const {
   return values_.at(option);
 }
 void OptionFlags::clear() { values_.clear(); }
-OptionFlags::iterator OptionFlags::begin() const { return iterator(values_.begin()); }
-OptionFlags::iterator OptionFlags::end() const { return iterator(values_.end()); }
+OptionFlags::iterator OptionFlags::begin() const {
+  iterator i;
+  i.it_ = values_.begin();
+  return i;
+}
+OptionFlags::iterator OptionFlags::end() const {
+  iterator i;
+  i.it_ = values_.end();
+  return i;
+}
 
 // ---- targets ----------------------------------------------------------------
 std::string toString(TargetType t) {

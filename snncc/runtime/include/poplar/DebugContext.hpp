@@ -21,9 +21,8 @@ public:
   const char *getFileName() const;
   unsigned getLineNumber() const;
   bool isValid() const;
-  static SourceLocation Current(const char *functionName = __builtin_FUNCTION(),
-                                const char *fileName = __builtin_FILE(),
-                                unsigned lineNumber = __builtin_LINE());
+  /// An unknown location (the host runtime does not record call sites).
+  static SourceLocation Current();
 
 private:
   const char *function_;

@@ -29,7 +29,7 @@ public:
 
   private:
     friend class OptionFlags;
-    explicit iterator(std::map<std::string, std::string>::const_iterator it);
+    iterator() = default;
     std::map<std::string, std::string>::const_iterator it_;
   };
 

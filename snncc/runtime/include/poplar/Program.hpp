@@ -2,7 +2,8 @@
 /// \file Program.hpp
 /// Control programs: the host-built program tree the Engine walks. Programs
 /// are handles: copies share one node, so adding to a Sequence is seen by
-/// every copy of it.
+/// every copy of it. Constructors take exactly the parameters of the
+/// declaration list (no DebugContext).
 #ifndef poplar_Program_hpp
 #define poplar_Program_hpp
 
@@ -42,11 +43,9 @@ protected:
 /// Programs run one after another.
 class Sequence : public Program {
 public:
-  /// \param debugContext Name.
-  Sequence(const DebugContext &debugContext = {});
-  /// \param programs Programs to run in order.  \param debugContext Name.
-  Sequence(std::initializer_list<Program> programs,
-           const DebugContext &debugContext = {});
+  Sequence();
+  /// \param programs Programs to run in order.
+  Sequence(std::initializer_list<Program> programs);
   /// Append a program.
   /// \param p The program.
   void add(const Program &p);
@@ -55,54 +54,47 @@ public:
 /// Run a compute set as one BSP superstep.
 class Execute : public Program {
 public:
-  /// \param cs The compute set.  \param debugContext Name.
-  explicit Execute(ComputeSet cs, const DebugContext &debugContext = {});
+  /// \param cs The compute set.
+  explicit Execute(ComputeSet cs);
 };
 
 /// Copy between tensors, or between a stream and a tensor.
 class Copy : public Program {
 public:
   /// \param src Source.  \param dst Destination (same type and element count).
-  /// \param dontOutline Ignored.  \param debugContext Name.
-  Copy(Tensor src, Tensor dst, bool dontOutline = false,
-       const DebugContext &debugContext = {});
+  /// \param dontOutline Ignored.
+  Copy(Tensor src, Tensor dst, bool dontOutline = false);
   /// Host to device: the next stream element block into dst.
   /// \param stream Host-to-device FIFO.  \param dst Destination.
-  /// \param optimiseMemory Ignored.  \param debugContext Name.
-  Copy(const DataStream &stream, Tensor dst, bool optimiseMemory = false,
-       const DebugContext &debugContext = {});
+  /// \param optimiseMemory Ignored.
+  Copy(const DataStream &stream, Tensor dst, bool optimiseMemory = false);
   /// Device to host.
   /// \param src Source.  \param stream Device-to-host FIFO.
-  /// \param optimiseMemory Ignored.  \param debugContext Name.
-  Copy(Tensor src, const DataStream &stream, bool optimiseMemory = false,
-       const DebugContext &debugContext = {});
+  /// \param optimiseMemory Ignored.
+  Copy(Tensor src, const DataStream &stream, bool optimiseMemory = false);
 };
 
 /// Run a program a fixed number of times.
 class Repeat : public Program {
 public:
   /// \param count Iterations.  \param body The program.
-  /// \param debugContext Name.
-  Repeat(unsigned count, const Program &body,
-         const DebugContext &debugContext = {});
+  Repeat(unsigned count, const Program &body);
 };
 
 /// Run cond; while the scalar pred is non-zero run body and cond again.
 class RepeatWhileTrue : public Program {
 public:
   /// \param cond Runs before each test.  \param predicate Scalar tensor.
-  /// \param body Loop body.  \param debugContext Name.
-  RepeatWhileTrue(const Program &cond, Tensor predicate, const Program &body,
-                  const DebugContext &debugContext = {});
+  /// \param body Loop body.
+  RepeatWhileTrue(const Program &cond, Tensor predicate, const Program &body);
 };
 
 /// Run cond; while the scalar pred is zero run body and cond again.
 class RepeatWhileFalse : public Program {
 public:
   /// \param cond Runs before each test.  \param predicate Scalar tensor.
-  /// \param body Loop body.  \param debugContext Name.
-  RepeatWhileFalse(const Program &cond, Tensor predicate, const Program &body,
-                   const DebugContext &debugContext = {});
+  /// \param body Loop body.
+  RepeatWhileFalse(const Program &cond, Tensor predicate, const Program &body);
 };
 
 /// Run one of two programs depending on a scalar predicate.
@@ -110,16 +102,14 @@ class If : public Program {
 public:
   /// \param predicate Scalar tensor (non-zero: trueBody).
   /// \param trueBody Program.  \param falseBody Program.
-  /// \param debugContext Name.
-  If(Tensor predicate, const Program &trueBody, const Program &falseBody,
-     const DebugContext &debugContext = {});
+  If(Tensor predicate, const Program &trueBody, const Program &falseBody);
 };
 
 /// A barrier; a no-op on the host, where every superstep ends in one.
 class Sync : public Program {
 public:
-  /// \param type INTERNAL or EXTERNAL.  \param debugContext Name.
-  explicit Sync(SyncType type, const DebugContext &debugContext = {});
+  /// \param type INTERNAL or EXTERNAL.
+  explicit Sync(SyncType type);
 };
 
 } // namespace program
