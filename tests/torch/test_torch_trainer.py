@@ -19,7 +19,7 @@ from snncc.spec import load_spec
 from snncc.torch import trainer as trainer_mod
 from snncc.torch.trainer import TrainingError, TrainOptions, train
 
-from conftest import spec_text
+from snn_specs import spec_text
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMING = {"samples_per_s", "epoch_s", "wall_s"}
