@@ -130,7 +130,7 @@ public:
   Tensor addConstant(const Type &type, ArrayRef<std::size_t> shape, T val,
                      const DebugContext &debugContext = {},
                      typename std::enable_if<TypeTraits::isSimpleType<T>()>::type * = nullptr) {
-    return addConstant(type, shape, &val, TypeTraits::make<T>(), true,
+    return addConstant(type, shape, &val, ::snncc::host::traitsOf<T>(), true,
                        debugContext);
   }
   /// A constant with one value per element.
@@ -138,7 +138,7 @@ public:
   Tensor addConstant(const Type &type, ArrayRef<std::size_t> shape,
                      ArrayRef<T> values, const DebugContext &debugContext = {}) {
     ::snncc::host::checkValueCount(values.size(), shape);
-    return addConstant(type, shape, values.data(), TypeTraits::make<T>(), false,
+    return addConstant(type, shape, values.data(), ::snncc::host::traitsOf<T>(), false,
                        debugContext);
   }
 
@@ -186,21 +186,21 @@ public:
   template <typename T>
   void setInitialValue(FieldRef field, T val,
                        typename std::enable_if<TypeTraits::isSimpleType<T>()>::type * = nullptr) {
-    ::snncc::host::setFieldValue(*this, field, &val, TypeTraits::make<T>(), 1, false);
+    ::snncc::host::setFieldValue(*this, field, &val, ::snncc::host::traitsOf<T>(), 1, false);
   }
   /// Set a vector vertex-state field.
   template <typename T> void setInitialValue(FieldRef field, ArrayRef<T> val) {
-    ::snncc::host::setFieldValue(*this, field, val.data(), TypeTraits::make<T>(), val.size(), true);
+    ::snncc::host::setFieldValue(*this, field, val.data(), ::snncc::host::traitsOf<T>(), val.size(), true);
   }
   /// Set every element of a variable's initial value.
   template <typename T>
   void setInitialValue(const Tensor &t, T val,
                        typename std::enable_if<TypeTraits::isSimpleType<T>()>::type * = nullptr) {
-    ::snncc::host::setTensorValue(*this, t, &val, TypeTraits::make<T>(), 1, true);
+    ::snncc::host::setTensorValue(*this, t, &val, ::snncc::host::traitsOf<T>(), 1, true);
   }
   /// Set a variable's initial value, one value per element.
   template <typename T> void setInitialValue(const Tensor &t, ArrayRef<T> val) {
-    ::snncc::host::setTensorValue(*this, t, val.data(), TypeTraits::make<T>(), val.size(), false);
+    ::snncc::host::setTensorValue(*this, t, val.data(), ::snncc::host::traitsOf<T>(), val.size(), false);
   }
 
   /// \param handle Stream name.  \param elementType Type.

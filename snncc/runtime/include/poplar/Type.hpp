@@ -68,14 +68,6 @@ struct TypeTraits {
   bool isFloat;
   bool isSigned;
 
-  template <typename T> static TypeTraits make() {
-    return TypeTraits{sizeof(T), alignof(T),
-                      std::is_integral<T>::value,
-                      std::is_floating_point<T>::value ||
-                          std::is_same<T, IeeeHalf>::value,
-                      std::is_signed<T>::value ||
-                          std::is_same<T, IeeeHalf>::value};
-  }
   /// True for the host types that can be converted to a device type.
   template <typename T> static constexpr bool isSimpleType() {
     return std::is_arithmetic<T>::value || std::is_same<T, IeeeHalf>::value;
@@ -106,6 +98,16 @@ struct TypeAccess {
   static constexpr poplar::Type make(const TypeInfo *i) { return poplar::Type(i); }
   static const TypeInfo *info(const poplar::Type &t) { return t.info_; }
 };
+
+/// The TypeTraits of a host element type (Poplar's TypeTraits::make<T>(),
+/// which the 3.0 declaration list lacks).
+template <typename T> poplar::TypeTraits traitsOf() {
+  return poplar::TypeTraits{sizeof(T), alignof(T), std::is_integral<T>::value,
+                            std::is_floating_point<T>::value ||
+                                std::is_same<T, poplar::IeeeHalf>::value,
+                            std::is_signed<T>::value ||
+                                std::is_same<T, poplar::IeeeHalf>::value};
+}
 
 /// The TypeInfo of a host element type (constant-initialised).
 template <typename T> const TypeInfo *typeInfoOf();
