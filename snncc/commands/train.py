@@ -62,5 +62,6 @@ def run(args: argparse.Namespace) -> int:
         summary = train(ir, options, log=log)
     except (TrainingError, DataError) as exc:
         raise UserError(str(exc)) from None
-    print(summary.line())
+    if summary.rank == 0:
+        print(summary.line())
     return 0

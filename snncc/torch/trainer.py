@@ -57,6 +57,7 @@ class TrainSummary:
     metrics: list[dict[str, Any]]
     run_dir: Path
     wall_s: float
+    rank: int = 0  # this process's replica; only rank 0 reports
 
     @property
     def final(self) -> dict[str, Any]:
@@ -113,6 +114,16 @@ def _replicas(device: str) -> tuple[int, int]:
     if not dist.is_initialized():
         dist.init_process_group("nccl" if device == "cuda" else "gloo")
     return dist.get_rank(), dist.get_world_size()
+
+
+def wrap_ddp(net: SNN) -> torch.nn.Module:
+    """DDP around the network. Its only buffers are connectivity masks, equal on every
+    replica, so they are not synced per step (the option's name changed in torch 2.13)."""
+    DDP = torch.nn.parallel.DistributedDataParallel
+    try:
+        return DDP(net, forward_sync_buffers=False)
+    except TypeError:
+        return DDP(net, broadcast_buffers=False)
 
 
 def batch_tensors(data: Dataset, positions: np.ndarray, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -190,7 +201,7 @@ def train(ir: ModelGraph, options: TrainOptions, log: Callable[[str], None] = pr
     net = build_model(ir).to(device)
     model = net
     if world > 1:
-        model = torch.nn.parallel.DistributedDataParallel(net, broadcast_buffers=False)
+        model = wrap_ddp(net)
     optimizer = make_optimizer(s.optimizer, net.parameters())
     run = RunDir(options.run_dir)
     start_epoch, wall_before = 1, 0.0
@@ -268,7 +279,7 @@ def train(ir: ModelGraph, options: TrainOptions, log: Callable[[str], None] = pr
     if rank == 0 and options.plots and metrics:
         plot_curves(metrics, run.path)
         _plot_sample(net, data.test, device, run.path / "raster.png")
-    return TrainSummary(ir.name, epochs, metrics, run.path, wall_before + time.perf_counter() - started)
+    return TrainSummary(ir.name, epochs, metrics, run.path, wall_before + time.perf_counter() - started, rank)
 
 
 def _plot_sample(net: SNN, data: Dataset, device, path: Path) -> None:

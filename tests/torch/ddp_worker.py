@@ -7,6 +7,7 @@ import torch
 import torch.distributed as dist
 
 from snncc.torch import build_model, make_optimizer, train_step
+from snncc.torch.trainer import wrap_ddp
 from snn_specs import make_ir
 
 
@@ -20,7 +21,7 @@ def batch(ir, size: int, seed: int = 5):
 def step(ir, x, y, rank: int = 0, world: int = 1):
     """One training step on this replica's share of the batch; returns (gradients, updated weights)."""
     net = build_model(ir)
-    model = net if world == 1 else torch.nn.parallel.DistributedDataParallel(net, broadcast_buffers=False)
+    model = net if world == 1 else wrap_ddp(net)  # as the trainer does
     optimizer = make_optimizer(ir.settings.optimizer, net.parameters())
     mine = np.array_split(np.arange(y.shape[0]), world)[rank]
     train_step(model, optimizer, x[:, mine], y[mine], batch_total=y.shape[0], replicas=world)
