@@ -2,21 +2,8 @@
 
 from __future__ import annotations
 
+from ..textfmt import format_bytes, table
 from .graph import ModelGraph
-
-
-def _bytes(n: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    raise AssertionError("unreachable")
-
-
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    fmt = lambda row: "  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip()  # noqa: E731
-    return [fmt(header), *(fmt(r) for r in rows)]
 
 
 def summary(ir: ModelGraph) -> str:
@@ -40,7 +27,7 @@ def summary(ir: ModelGraph) -> str:
             )
         stage = "input" if p.kind == "input" else str(ir.stage(p.id))
         rows.append([p.id, p.model or "input", str(p.size), str(p.capacity) if p.spikes else "-", stage, params])
-    lines += _table(["id", "model", "size", "capacity", "stage", "parameters"], rows)
+    lines += table(["id", "model", "size", "capacity", "stage", "parameters"], rows)
 
     lines += ["", "projections"]
     rows = []
@@ -51,7 +38,7 @@ def summary(ir: ModelGraph) -> str:
             p.id, f"{p.source} -> {p.target}", str(p.delay), conn,
             f"{sh.weight[0]}x{sh.weight[1]}", f"{sh.stored_weights:,}", f"{sh.bias:,}", "yes" if p.recurrent else "",
         ])
-    lines += _table(["id", "source -> target", "delay", "connectivity", "shape", "weights", "biases", "recurrent"], rows)
+    lines += table(["id", "source -> target", "delay", "connectivity", "shape", "weights", "biases", "recurrent"], rows)
 
     n_in = sum(p.size for p in pops if p.kind == "input")
     n_all = sum(p.size for p in pops)
@@ -77,8 +64,8 @@ def summary(ir: ModelGraph) -> str:
     for p in pops:
         mem = ir.memory(p.id)
         total += mem.total
-        rows.append([p.id, *(_bytes(v) for v in (
+        rows.append([p.id, *(format_bytes(v) for v in (
             mem.incoming_weights, mem.gradients, mem.optimizer, mem.state, mem.history, mem.spike_list, mem.total))])
-    lines += _table(["id", "weights", "gradients", "optimizer", "state", "history", "spike list", "total"], rows)
-    lines.append(f"  total: {_bytes(total)}")
+    lines += table(["id", "weights", "gradients", "optimizer", "state", "history", "spike list", "total"], rows)
+    lines.append(f"  total: {format_bytes(total)}")
     return "\n".join(lines) + "\n"

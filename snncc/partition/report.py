@@ -6,22 +6,9 @@ import io
 
 import numpy as np
 
+from ..textfmt import format_bytes, table
 from .memory import CATEGORIES
 from .plan import Cost, Plan
-
-
-def _bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    raise AssertionError("unreachable")
-
-
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    fmt = lambda row: "  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip()  # noqa: E731
-    return [fmt(header), *(fmt(r) for r in rows)]
 
 
 def _cost_line(c: Cost) -> str:
@@ -33,7 +20,7 @@ def text(plan: Plan) -> str:
     totals = plan.tile_memory.totals
     lines = [
         f"plan {plan.model}: {plan.num_ipus} IPU{'s' if plan.num_ipus > 1 else ''} x {plan.tiles_per_ipu} tiles, "
-        f"{_bytes(limit)} per tile, batch {plan.batch_per_replica} per replica, {plan.timesteps} timesteps",
+        f"{format_bytes(limit)} per tile, batch {plan.batch_per_replica} per replica, {plan.timesteps} timesteps",
         "",
         "populations (bytes per tile: all populations on the population's tiles)",
     ]
@@ -47,26 +34,26 @@ def text(plan: Plan) -> str:
             p.population, str(p.ipu), "input" if p.stage < 0 else str(p.stage),
             f"{p.first_tile}-{p.first_tile + p.num_tiles - 1} ({p.num_tiles})", npt,
             f"{p.list_tiles} x {p.samples_per_list_tile}" if p.list_tiles else "-",
-            _bytes(on.max()), _bytes(on.mean()), f"{on.max() / limit:.0%}",
+            format_bytes(on.max()), format_bytes(on.mean()), f"{on.max() / limit:.0%}",
         ])
-    lines += _table(["population", "ipu", "stage", "tiles", "neurons/tile", "list tiles x samples",
+    lines += table(["population", "ipu", "stage", "tiles", "neurons/tile", "list tiles x samples",
                      "max bytes", "mean bytes", "max/limit"], rows)
     used = plan.tile_memory.used_tiles()
     by_cat = plan.tile_memory.bytes.sum(axis=0)
     lines += [
         "",
-        f"tiles used: {len(used):,} of {plan.num_tiles:,}; bytes per tile: max {_bytes(totals.max())} "
-        f"({totals.max() / limit:.0%} of {_bytes(limit)}), mean {_bytes(totals[used].mean() if used else 0)} "
-        f"over used tiles; in all {_bytes(totals.sum())}",
-        "memory by category: " + ", ".join(f"{c} {_bytes(v)}" for c, v in zip(CATEGORIES, by_cat)),
+        f"tiles used: {len(used):,} of {plan.num_tiles:,}; bytes per tile: max {format_bytes(totals.max())} "
+        f"({totals.max() / limit:.0%} of {format_bytes(limit)}), mean {format_bytes(totals[used].mean() if used else 0)} "
+        f"over used tiles; in all {format_bytes(totals.sum())}",
+        "memory by category: " + ", ".join(f"{c} {format_bytes(v)}" for c, v in zip(CATEGORIES, by_cat)),
         "ipus: " + "; ".join(f"{i.ipu}: {len(i.populations)} populations, {i.tiles_used} tiles, {i.layout}"
                              for i in plan.ipus),
     ]
     c = plan.cost
     lines += [
         "",
-        f"exchange per timestep: {_bytes(c.exchange_bytes_per_timestep)} received on chip, "
-        f"{_bytes(c.link_bytes_per_timestep)} over IPU-Links",
+        f"exchange per timestep: {format_bytes(c.exchange_bytes_per_timestep)} received on chip, "
+        f"{format_bytes(c.link_bytes_per_timestep)} over IPU-Links",
         f"supersteps per step: {c.supersteps:,}; cycles: compute {c.compute_cycles:,.0f}, exchange "
         f"{c.exchange_cycles:,.0f}, sync {c.sync_cycles:,.0f}, links {c.link_cycles:,.0f} "
         f"(forward {c.forward_cycles:,.0f}, backward {c.backward_cycles:,.0f}, optimizer {c.optimizer_cycles:,.0f})",
