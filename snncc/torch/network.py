@@ -82,6 +82,8 @@ def capacity_lists(
     keep: the emitted spikes (None when nothing can be dropped); grad_mask: membership of
     the spike-id list (None for a dense backward); overflow [B]: dropped spikes.
     """
+    if pop.capacity >= pop.size and (pop.gradient_threshold is None or mem is None):
+        return None, None, raw.new_zeros(raw.shape[0], dtype=torch.int64)  # a list that holds everything
     counts = raw.sum(dim=1)
     overflow = (counts - pop.capacity).clamp(min=0).to(torch.int64)
     keep = None
@@ -174,13 +176,13 @@ class SNN(nn.Module):
 
         # Currents from the input population do not depend on the network: one matmul each.
         x_kept = torch.stack(kept_in)
-        input_currents: dict[str, torch.Tensor] = {}
+        input_currents: dict[str, tuple[torch.Tensor, ...]] = {}
         for proj in ir.projections:
             if proj.source == self.input_id:
                 cur = x_kept @ self.effective_weight(proj.id)
                 if proj.delay:
                     cur = torch.cat([cur.new_zeros((proj.delay,) + cur.shape[1:]), cur[:-proj.delay]])[:steps]
-                input_currents[proj.id] = cur
+                input_currents[proj.id] = cur.unbind(0)  # per-step views; indexing would copy in backward
 
         order = [ir.population(pid) for stage in ir.stages for pid in stage]
         incoming = {pop.id: ir.incoming(pop.id) for pop in order}
@@ -244,12 +246,21 @@ class SNN(nn.Module):
         if not pop.spikes:
             return
         x = mem - pop.threshold
-        raw = (x > 0).to(mem.dtype).detach()
-        keep, grad_mask, ovf = capacity_lists(pop, raw, mem.detach(), t)
+        if pop.capacity >= pop.size and pop.gradient_threshold is None:
+            keep, grad_mask, ovf = None, None, self._no_overflow(mem.shape[0], mem.device)
+        else:
+            keep, grad_mask, ovf = capacity_lists(pop, (x > 0).to(mem.dtype).detach(), mem.detach(), t)
         spikes[pop.id].append(spike(x, self.surrogate, keep, grad_mask))
         overflow[pop.id].append(ovf)
         if grad_mask is not None:
             grad_masks[pop.id].append(grad_mask)
+
+
+    def _no_overflow(self, batch: int, device) -> torch.Tensor:
+        cached = getattr(self, "_zeros", None)
+        if cached is None or cached.shape[0] != batch or cached.device != device:
+            cached = self._zeros = torch.zeros(batch, dtype=torch.int64, device=device)
+        return cached
 
 
 def decode(result: ForwardResult, readout) -> torch.Tensor:
