@@ -191,7 +191,8 @@ def train(ir: ModelGraph, options: TrainOptions, log: Callable[[str], None] = pr
     rank, world = _replicas(options.device)
     if options.device == "cuda" and not torch.cuda.is_available():
         raise TrainingError("--device cuda: CUDA is not available in this torch build")
-    device = torch.device(options.device if options.device != "cuda" or world == 1 else f"cuda:{rank}")
+    local_rank = int(os.environ.get("LOCAL_RANK", rank))  # torchrun: one GPU per process on each node
+    device = torch.device(options.device if options.device != "cuda" or world == 1 else f"cuda:{local_rank}")
     s = ir.settings
     epochs = options.epochs or s.epochs
     input_pop = next(p for p in ir.populations if p.kind == "input")
