@@ -22,6 +22,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "inspect": ("snncc.commands.inspect", "summarise a model's graph IR; write it as GraphML or DOT"),
     "plan": ("snncc.commands.plan", "partition a model over tiles and IPUs; report memory and predicted step time"),
     "train": ("snncc.commands.train", "train a model and write metrics, checkpoints and plots to a run directory"),
+    "compile": ("snncc.commands.compile", "write a model's build directory: codelets, Poplar host program, CMake"),
+    "build": ("snncc.commands.build", "build a compiled model against the host runtime or the Poplar SDK"),
+    "verify": ("snncc.commands.verify", "run training steps through the generated program and the torch reference; compare"),
 }
 
 

@@ -1,0 +1,155 @@
+"""Run training steps through a generated program and through snncc.torch; compare.
+
+Errors per tensor: abs = max |program - reference|; rel = abs / max |reference| (the
+norm-wise relative error; an element-wise ratio is meaningless for values near zero,
+e.g. Adam updates of zero gradients). Spikes, spike-id list membership (grad_mask) and
+overflow counts are integers and must match exactly.
+
+Spike flips: the program sums weight rows in list order, torch's matmul in its own
+blocked order, so the two membranes differ by float32 rounding (~1e-7 relative). A
+membrane within that distance of the threshold can spike in one and not in the other,
+and everything downstream then legitimately differs. Such flips are detected and
+reported separately (with the reference's distance to the threshold); they fail the
+verification like any other mismatch, because later values are no longer comparable.
+The tolerance is never widened for them.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..ir import ModelGraph
+from ..torch.init import initial_weights
+from ..torch.network import build_model
+from ..torch.optim import make_optimizer
+from ..torch.step import train_step
+from . import tensorfile
+
+TOLERANCE = 1e-4  # float32, norm-wise relative
+FLIP_DISTANCE = 1e-5  # |U - theta| / max(1, |theta|) below which a spike flip counts as rounding
+
+
+@dataclass(frozen=True)
+class Row:
+    group: str  # forward, gradient, weights
+    name: str
+    abs_err: float
+    rel_err: float
+    exact: bool  # compared exactly (integers)
+
+    @property
+    def ok(self) -> bool:
+        return self.abs_err == 0 if self.exact else self.rel_err <= TOLERANCE
+
+
+@dataclass(frozen=True)
+class Report:
+    rows: tuple[Row, ...]
+    flips: tuple[str, ...]  # one line per population with near-threshold flips
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.rows)
+
+    def text(self) -> str:
+        w = max(len(r.name) for r in self.rows)
+        lines = [f"{'group':9s} {'tensor':{w}s} {'max abs':>10s} {'max rel':>10s}  ok"]
+        for r in self.rows:
+            lines.append(f"{r.group:9s} {r.name:{w}s} {r.abs_err:10.3e} {r.rel_err:10.3e}  "
+                         f"{'yes' if r.ok else 'NO'}{' (exact)' if r.exact else ''}")
+        lines += self.flips
+        return "\n".join(lines) + "\n"
+
+
+def make_batch(ir: ModelGraph, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Random 0/1 inputs [T, B, inputs] (rate: the synthetic source's spikes per step, else
+    0.15) and labels [B], from numpy's default_rng(seed)."""
+    st = ir.settings
+    inp = next(p for p in ir.populations if p.kind == "input")
+    classes = ir.population(st.readout.population).size
+    rate = getattr(st.data, "spikes_per_step", None)
+    p = min(1.0, rate / inp.size) if rate else 0.15
+    rng = np.random.default_rng(seed)
+    x = (rng.random((st.timesteps, st.batch_size, inp.size)) < p).astype(np.uint8)
+    y = rng.integers(0, classes, st.batch_size).astype(np.uint32)
+    return x, y
+
+
+def reference(ir: ModelGraph, weights: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray, steps: int):
+    """`steps` training steps on the same batch; the last step's forward and gradients,
+    the final weights and the last loss."""
+    model = build_model(ir)
+    model.set_weights({k: torch.from_numpy(v) for k, v in weights.items()})
+    opt = make_optimizer(ir.settings.optimizer, model.parameters())
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
+    for _ in range(steps):
+        result, loss = train_step(model, opt, xt, yt)
+    grads = {n: (p.grad.detach().clone() if p.grad is not None else torch.zeros_like(p))
+             for n, p in model.weights().items()}
+    return result.detach(), float(loss), grads, {n: p.detach().clone() for n, p in model.weights().items()}
+
+
+def _err(a, b) -> tuple[float, float]:
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        return float("inf"), float("inf")
+    if a.size == 0:
+        return 0.0, 0.0
+    d = float(np.abs(a - b).max())
+    s = float(np.abs(b).max())
+    return d, (d / s if s > 0 else (0.0 if d == 0 else float("inf")))
+
+
+def run_program(binary: Path, workdir: Path, weights, x, y, steps: int) -> dict[str, np.ndarray]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    tensorfile.write(workdir / "init.bin", weights)
+    tensorfile.write(workdir / "batch.bin", {"inputs": x, "labels": y})
+    proc = subprocess.run([str(binary), str(workdir / "init.bin"), str(workdir / "batch.bin"),
+                           str(workdir / "result.bin"), str(steps)], capture_output=True, text=True)
+    if proc.returncode not in (0, 3):
+        raise RuntimeError(f"{binary} exited with {proc.returncode}: {proc.stderr.strip()[-500:]}")
+    return tensorfile.read(workdir / "result.bin")
+
+
+def compare(ir: ModelGraph, out: dict[str, np.ndarray], ref) -> Report:
+    fwd, loss, grads, weights = ref
+    rows: list[Row] = []
+    flips: list[str] = []
+    add = lambda group, name, a, b, exact=False: rows.append(Row(group, name, *_err(a, b), exact))  # noqa: E731
+    add("forward", "loss", out["loss"], [loss])
+    add("forward", "scores", out["scores"], fwd.scores)
+    for pid, s in fwd.spikes.items():
+        add("forward", f"spikes.{pid}", out[f"spikes.{pid}"], s, True)
+        pop = ir.population(pid)
+        diff = np.asarray(out[f"spikes.{pid}"]) != s.numpy()
+        if diff.any() and pid in fwd.mem:
+            dist = np.abs(fwd.mem[pid].numpy()[diff] - pop.threshold) / max(1.0, abs(pop.threshold))
+            near = int((dist <= FLIP_DISTANCE).sum())
+            flips.append(f"spike flips in '{pid}': {int(diff.sum())} (first timestep "
+                         f"{int(np.argwhere(diff)[0][0])}), {near} of them within {FLIP_DISTANCE:g} of the threshold "
+                         "(float32 summation order); later values are not comparable")
+        add("forward", f"overflow.{pid}", out[f"overflow.{pid}"], fwd.overflow[pid], True)
+    for pid, m in fwd.grad_mask.items():
+        add("forward", f"grad_mask.{pid}", out[f"grad_mask.{pid}"], m, True)
+    for pid, m in fwd.mem.items():
+        add("forward", f"mem.{pid}", out[f"mem.{pid}"], m)
+    for pid, m in fwd.syn.items():
+        add("forward", f"syn.{pid}", out[f"syn.{pid}"], m)
+    for name, g in grads.items():
+        add("gradient", name, out[f"grad.{name}"], g)
+    for name, w in weights.items():
+        add("weights", name, out[name], w)
+    return Report(tuple(rows), tuple(flips))
+
+
+def verify(ir: ModelGraph, binary: Path, workdir: Path, steps: int = 1, seed: int = 0) -> Report:
+    weights = {k: v.numpy() for k, v in initial_weights(ir).items()}
+    x, y = make_batch(ir, seed)
+    out = run_program(binary, workdir, weights, x, y, steps)
+    return compare(ir, out, reference(ir, weights, x, y, steps))

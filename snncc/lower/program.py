@@ -1,0 +1,197 @@
+"""The typed Program: what the generated Poplar program allocates, where, and in which order it runs.
+
+Everything here is a decision (tensor layouts, vertex kinds, compute sets, the control
+program); snncc.codegen only renders it. Frozen dataclasses, tuples in a deterministic
+order (spec order of populations and projections, schedule order of stages).
+
+Layouts (all tensors are flat, 1-D, so that a tile's share is one contiguous slice):
+
+- "neuron" block layout of a population tensor with `rows` values per neuron: tile j of the
+  population's range holds neurons [lo_j, hi_j) (the plan's slicing rule) and the slice
+  [rows lo_j, rows hi_j), laid out [row][neuron of the tile]. Membrane history (rows =
+  (T + 1) B, [timestep][sample][neuron], index 0 is the zero initial state), carried
+  gradients (rows = B), the ring of dL/dS (rows = slots B), incoming weights
+  (rows = source size: [source neuron][target neuron], so one input id selects a
+  contiguous row) and their gradients and optimizer state.
+- "list" layout of a spike-id list tensor with `per_sample` values per sample: list tile
+  j holds samples [j s, min(B, (j + 1) s)) and the slice [per_sample j s, ...), laid out
+  [sample][timestep][entry].
+- "partials" layout: target tile j of a projection holds [B][G] partial input gradients.
+- "single": one tile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Layout = Literal["neuron", "list", "partials", "single"]
+DType = Literal["float", "unsigned"]
+
+
+@dataclass(frozen=True)
+class TileRange:
+    """A population's neuron tiles and list tiles (see snncc.partition.plan.SLICE_RULE)."""
+
+    first_tile: int
+    num_tiles: int
+    neurons_per_tile: int
+    remainder: int
+    list_tiles: int
+    list_offset: int
+    samples_per_list_tile: int
+
+    def neuron_range(self, j: int) -> tuple[int, int]:
+        q, r = self.neurons_per_tile, self.remainder
+        return (j * q + min(j, r), (j + 1) * q + min(j + 1, r))
+
+    def list_tile(self, j: int) -> int:
+        return self.first_tile + (self.list_offset + j) % self.num_tiles
+
+
+@dataclass(frozen=True)
+class Neuron:
+    """Resolved neuron constants of a population (float32 values, as torch uses them)."""
+
+    model: Literal["lif", "cuba_lif", "if", "li"]
+    beta: float
+    alpha: float | None
+    threshold: float | None
+    reset: Literal["subtract", "zero", "zero_updated", "none"]
+    gradient_level: float | None  # gradient_threshold x threshold; None: dense backward
+
+
+@dataclass(frozen=True)
+class PopulationProgram:
+    id: str
+    kind: Literal["input", "neuron"]
+    size: int
+    stage: int  # -1 for inputs
+    spikes: bool
+    capacity: int  # list entries per sample and timestep (0: no list)
+    overflow: Literal["drop", "error"]
+    neuron: Neuron | None
+    tiles: TileRange
+    ring_slots: int  # dL/dS ring: 1 + the largest delay of the outgoing projections
+    incoming: tuple[str, ...]  # projection ids, spec order
+    outgoing: tuple[str, ...]
+    is_readout: bool
+
+    @property
+    def sparse_backward(self) -> bool:
+        return self.neuron is not None and self.neuron.gradient_level is not None
+
+    @property
+    def grad_slots(self) -> int:
+        """Entries per sample of an input gradient into this population: its list's
+        capacity with a sparse backward, every neuron with a dense one."""
+        return self.capacity if self.sparse_backward else self.size
+
+
+@dataclass(frozen=True)
+class ProjectionProgram:
+    id: str
+    source: str
+    target: str
+    delay: int
+    bias: bool
+    n_in: int
+    n_out: int
+    input_gradient: bool  # the source is a neuron population: partials and a reduction
+    grad_slots: int  # G: entries per sample of the partial input gradients
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """One variable of the graph: flat, mapped by layout (rows per neuron or per sample)."""
+
+    name: str  # debug name, "<element>.<what>"
+    dtype: DType
+    owner: str  # population (or projection for partials) whose tiles hold it
+    layout: Layout
+    rows: int  # values per neuron ("neuron"), per sample ("list"), per tile ("partials"), all ("single")
+
+
+@dataclass(frozen=True)
+class ComputeSetSpec:
+    """One BSP superstep: a vertex kind instantiated on every tile of some populations."""
+
+    name: str
+    vertex: str  # vertex kind: Forward, Compact, Loss, Backward, WeightGrad, Reduce, Optimizer, Tick
+    members: tuple[str, ...]  # populations or projections it covers
+
+
+@dataclass(frozen=True)
+class Readout:
+    population: str
+    decoding: Literal["spike_count", "membrane_sum", "membrane_max"]
+    classes: int
+    tile: int  # where the loss vertex runs
+
+
+@dataclass(frozen=True)
+class Loss:
+    kind: Literal["cross_entropy", "mse_count"]
+    on_count: int  # mse_count targets (snnTorch truncation), 0 for cross_entropy
+    off_count: int
+
+
+@dataclass(frozen=True)
+class Surrogate:
+    kind: str
+    parameter: float  # slope, alpha or width
+
+
+@dataclass(frozen=True)
+class Optimizer:
+    kind: Literal["adam", "sgd"]
+    lr: float
+    betas: tuple[float, float]
+    eps: float
+    momentum: float
+
+    @property
+    def state_copies(self) -> tuple[str, ...]:
+        if self.kind == "adam":
+            return ("m", "v")
+        return ("buf",) if self.momentum > 0 else ()
+
+
+@dataclass(frozen=True)
+class Program:
+    name: str
+    timesteps: int
+    batch: int
+    num_ipus: int
+    tiles_per_ipu: int
+    bytes_per_tile: int
+    populations: tuple[PopulationProgram, ...]
+    projections: tuple[ProjectionProgram, ...]
+    stages: tuple[tuple[str, ...], ...]
+    readout: Readout
+    loss: Loss
+    surrogate: Surrogate
+    optimizer: Optimizer
+    tensors: tuple[TensorSpec, ...]
+    forward: tuple[ComputeSetSpec, ...]  # one timestep, in order (repeated T times)
+    backward: tuple[ComputeSetSpec, ...]  # one reverse timestep, in order (repeated T times)
+    loss_step: ComputeSetSpec
+    update: ComputeSetSpec
+
+    def population(self, pid: str) -> PopulationProgram:
+        return next(p for p in self.populations if p.id == pid)
+
+    def projection(self, pid: str) -> ProjectionProgram:
+        return next(p for p in self.projections if p.id == pid)
+
+    @property
+    def input(self) -> PopulationProgram:
+        return next(p for p in self.populations if p.kind == "input")
+
+    @property
+    def neuron_populations(self) -> tuple[PopulationProgram, ...]:
+        return tuple(p for p in self.populations if p.kind == "neuron")
+
+    @property
+    def spiking_neurons(self) -> tuple[PopulationProgram, ...]:
+        return tuple(p for p in self.neuron_populations if p.spikes)

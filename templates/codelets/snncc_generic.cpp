@@ -1,0 +1,104 @@
+// Copyright (c) 2024 snncc authors. SPDX-License-Identifier: Apache-2.0
+// Model-independent codelets of every generated snncc program (copied
+// verbatim into the build directory): the timestep counter and the
+// optimizer updates. Pure Poplar Vertex API: no heap, no exceptions, no
+// standard-library containers.
+#include <cmath>
+#include <poplar/HalfFloat.hpp>
+#include <poplar/Vertex.hpp>
+
+using namespace poplar;
+
+
+namespace snncc {
+
+static constexpr auto ONE_PTR = poplar::VectorLayout::ONE_PTR;
+static constexpr auto SPAN = poplar::VectorLayout::SPAN;
+
+// t += delta (the timestep counter of the forward and the reverse loop).
+class Tick : public Vertex {
+public:
+  Tick();
+
+  InOut<unsigned> t;
+  int delta;
+
+  void compute() { *t = unsigned(int(*t) + delta); }
+};
+
+// Adam, torch.optim.Adam's multi-tensor order of operations:
+//   m = m + (1 - b1) (g - m);  v = b2 v + (1 - b2) g g
+//   w = w + stepSize m / (sqrt(v) / bc2Sqrt + eps)
+// hyper = {1 - b1, b2, 1 - b2, eps, stepSize = -lr / (1 - b1^k),
+//          bc2Sqrt = sqrt(1 - b2^k)}, computed by the host in double for
+// step k and written before each step. Worker w takes elements w, w + 6, ...
+template <typename T> class AdamUpdate : public MultiVertex {
+public:
+  AdamUpdate();
+
+  InOut<Vector<T, SPAN, 8>> w;
+  Input<Vector<T, ONE_PTR, 8>> g;
+  InOut<Vector<T, ONE_PTR, 8>> m;
+  InOut<Vector<T, ONE_PTR, 8>> v;
+  Input<Vector<float, ONE_PTR>> hyper;
+
+  void compute(unsigned wid) {
+    const float oneMinusB1 = hyper[0], b2 = hyper[1], oneMinusB2 = hyper[2];
+    const float eps = hyper[3], stepSize = hyper[4], bc2Sqrt = hyper[5];
+    for (unsigned i = wid; i < w.size(); i += numWorkers()) {
+      const float gi = float(g[i]);
+      const float mi = float(m[i]) + oneMinusB1 * (gi - float(m[i]));
+      const float vi = float(v[i]) * b2 + oneMinusB2 * gi * gi;
+      m[i] = T(mi);
+      v[i] = T(vi);
+      const float denom = std::sqrt(vi) / bc2Sqrt + eps;
+      w[i] = T(float(w[i]) + stepSize * (mi / denom));
+    }
+  }
+};
+template class AdamUpdate<float>;
+
+// SGD with optional momentum (torch.optim.SGD, dampening 0):
+//   first step buf = g, later buf = momentum buf + g;  w = w + negLr buf.
+// hyper = {negLr, momentum, first (1 on the first step, else 0)}.
+template <typename T> class SgdUpdate : public MultiVertex {
+public:
+  SgdUpdate();
+
+  InOut<Vector<T, SPAN, 8>> w;
+  Input<Vector<T, ONE_PTR, 8>> g;
+  InOut<Vector<T, ONE_PTR, 8>> buf;
+  Input<Vector<float, ONE_PTR>> hyper;
+
+  void compute(unsigned wid) {
+    const float negLr = hyper[0], momentum = hyper[1];
+    const bool first = hyper[2] > 0.5f;
+    for (unsigned i = wid; i < w.size(); i += numWorkers()) {
+      float b = float(g[i]);
+      if (momentum > 0.0f && !first)
+        b = momentum * float(buf[i]) + b;
+      buf[i] = T(b);
+      w[i] = T(float(w[i]) + negLr * b);
+    }
+  }
+};
+template class SgdUpdate<float>;
+
+// SGD without momentum: w = w + negLr g (hyper = {negLr, ...}).
+template <typename T> class SgdPlainUpdate : public MultiVertex {
+public:
+  SgdPlainUpdate();
+
+  InOut<Vector<T, SPAN, 8>> w;
+  Input<Vector<T, ONE_PTR, 8>> g;
+  Input<Vector<float, ONE_PTR>> hyper;
+
+  void compute(unsigned wid) {
+    const float negLr = hyper[0];
+    for (unsigned i = wid; i < w.size(); i += numWorkers())
+      w[i] = T(float(w[i]) + negLr * float(g[i]));
+  }
+};
+template class SgdPlainUpdate<float>;
+
+} // namespace snncc
