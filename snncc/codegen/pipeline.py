@@ -53,7 +53,7 @@ def build(build_dir: str | os.PathLike, runtime: str = "host", cache_root: str |
         args = ["-DSNNCC_RUNTIME=host"]
     try:
         out = build_cmake_project(d, cache_root=cache_root if cache_root is not None else d / "build",
-                                  cmake_args=args)
+                                  cmake_args=args, prebuilt_runtime=runtime == "host")
     except BuildError as exc:
         raise UserError(f"{exc.stage} of {d} failed: {exc.first_error} (full log: {exc.log_path})") from None
     return out / "train"

@@ -99,10 +99,14 @@ def build_cmake_project(
     native: bool = True,
     cmake_args: Sequence[str] = (),
     jobs: int | None = None,
+    prebuilt_runtime: bool = False,
 ) -> Path:
     """Build a CMake project against the host runtime; return its build directory.
 
     ``build_type`` Release compiles with -O3; ``native`` adds -march=native.
+    ``prebuilt_runtime`` builds the runtime library once (cached like any project) and
+    passes ``-DSNNCC_RUNTIME_LIB=<its libsnncc_poplar_host.a>`` so that the project can
+    import it instead of compiling the runtime again (generated programs do).
     Raises BuildError naming the stage ("cmake configure" or "build"), the log
     file and the first error line.
     """
@@ -114,6 +118,10 @@ def build_cmake_project(
         f"-DSNNCC_NATIVE={'ON' if native else 'OFF'}",
         *cmake_args,
     ]
+    if prebuilt_runtime:
+        lib = build_cmake_project(_RUNTIME_DIR, cache_root=default_cache_root(), build_type=build_type,
+                                  native=native, jobs=jobs) / "libsnncc_poplar_host.a"
+        settings.append(f"-DSNNCC_RUNTIME_LIB={lib}")
     digest = content_hash(source, settings)
     root = Path(cache_root) if cache_root is not None else default_cache_root()
     root.mkdir(parents=True, exist_ok=True)

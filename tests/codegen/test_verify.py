@@ -1,0 +1,87 @@
+"""The generated program computes training steps like snncc.torch (the oracle), on the host runtime."""
+
+from __future__ import annotations
+
+import pytest
+
+from snncc.cli import main
+
+from codegen_helpers import ROOT, run_verify, small_spec
+
+
+def _assert_ok(report):
+    assert report.ok, report.text()
+    assert not report.flips
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("example", ["digits", "recurrent", "cuba", "pipelined"])
+def test_examples_verify(example, tmp_path):
+    report, _ = run_verify(ROOT / "examples" / f"{example}.json", tmp_path)
+    _assert_ok(report)
+
+
+def test_sparse_backward_with_overflow_sgd_momentum_mse(verify_spec):
+    """Gradient threshold, capacities small enough to overflow (input and hidden), SGD with
+    momentum over 2 steps, mse_count, a zero reset, delays 0 and 2."""
+    spec = small_spec(
+        "sparse",
+        hidden=[{"kind": "neuron", "id": "h", "size": 11, "neuron": {"model": "lif", "beta": 0.8, "reset": "zero"},
+                 "sparsity": {"max_spikes": 2, "gradient_threshold": 0.5, "overflow": "drop"}},
+                {"kind": "neuron", "id": "h2", "size": 7, "neuron": {"model": "lif", "beta": 0.9},
+                 "sparsity": {"max_spikes": 3, "gradient_threshold": 0.7, "overflow": "drop"}}],
+        projections=[{"id": "a", "source": "x", "target": "h", "weight_init": {"scale": 4.0}},
+                     {"id": "b", "source": "h", "target": "h2", "weight_init": {"scale": 4.0}},
+                     {"id": "c", "source": "h2", "target": "out", "delay": 2, "weight_init": {"scale": 4.0}},
+                     {"id": "skip", "source": "h", "target": "out", "bias": False, "weight_init": {"scale": 2.0}}],
+        optimizer={"kind": "sgd", "lr": 0.05, "momentum": 0.9}, loss={"kind": "mse_count"},
+        input_sparsity={"max_spikes": 3, "overflow": "drop"}, timesteps=8)
+    report, _ = verify_spec(spec, steps=2)
+    _assert_ok(report)
+    rows = {r.name: r for r in report.rows}
+    assert "grad_mask.h" in rows and "grad_mask.h2" in rows
+
+
+def test_overflow_happens_and_matches(verify_spec, tmp_path):
+    spec = small_spec("overflow", hidden=[
+        {"kind": "neuron", "id": "h", "size": 10, "neuron": {"model": "lif", "beta": 0.9},
+         "sparsity": {"max_spikes": 1, "overflow": "drop"}}],
+        input_sparsity={"max_spikes": 2, "overflow": "drop"})
+    report, ir = verify_spec(spec)
+    _assert_ok(report)
+    out = __import__("snncc.codegen.tensorfile", fromlist=["read"]).read(tmp_path / "run" / "result.bin")
+    assert out["overflow.x"].sum() > 0 and out["overflow.h"].sum() > 0
+
+
+def test_cuba_zero_updated_membrane_sum_sgd_plain(verify_spec):
+    spec = small_spec(
+        "cuba_sum",
+        hidden=[{"kind": "neuron", "id": "h", "size": 8,
+                 "neuron": {"model": "cuba_lif", "beta": 0.85, "alpha": 0.6, "reset": "zero_updated"}}],
+        readout={"kind": "neuron", "id": "out", "size": 4, "neuron": {"model": "li", "beta": 0.9}},
+        decoding="membrane_sum", optimizer={"kind": "sgd", "lr": 0.1},
+        surrogate={"kind": "atan", "alpha": 2.0})
+    report, _ = verify_spec(spec, steps=2)
+    _assert_ok(report)
+
+
+def test_if_recurrent_membrane_max_sigmoid(verify_spec):
+    spec = small_spec(
+        "rec_if",
+        hidden=[{"kind": "neuron", "id": "h", "size": 10, "neuron": {"model": "if", "reset": "subtract"},
+                 "sparsity": {"gradient_threshold": 0.8}}],
+        projections=[{"id": "in", "source": "x", "target": "h", "weight_init": {"scale": 2.0}},
+                     {"id": "rec", "source": "h", "target": "h", "delay": 1, "weight_init": {"scale": 1.0}},
+                     {"id": "ro", "source": "h", "target": "out"}],
+        readout={"kind": "neuron", "id": "out", "size": 3, "neuron": {"model": "li", "beta": 0.8}},
+        decoding="membrane_max", surrogate={"kind": "sigmoid", "slope": 4.0})
+    report, _ = verify_spec(spec)
+    _assert_ok(report)
+
+
+def test_verify_command_exit_status(tmp_path, capsys):
+    path = tmp_path / "cli.json"
+    path.write_text(__import__("json").dumps(small_spec("cli")))
+    assert main(["verify", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "gradient  weight.x_to_h" in out and "tolerance: relative 0.0001" in out
