@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+import os
 
-from snn_specs import make_ir
+# as `snncc train` does: no spinning OpenMP threads on shared cores (before torch is imported)
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import pytest  # noqa: E402
+
+from snn_specs import make_ir  # noqa: E402
 
 
 @pytest.fixture
