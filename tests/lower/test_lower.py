@@ -1,0 +1,65 @@
+"""The lowering's decisions, checked against the IR and the plan."""
+
+from __future__ import annotations
+
+import pytest
+
+from snncc.ir import spec_to_ir
+from snncc.lower import LoweringError, lower
+from snncc.partition import make_plan
+from snncc.spec import load_spec
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _program(name):
+    ir = spec_to_ir(load_spec(ROOT / "examples" / f"{name}.json"))
+    return ir, lower(ir, make_plan(ir))
+
+
+def test_deterministic_and_follows_the_plan():
+    ir, a = _program("recurrent")
+    _, b = _program("recurrent")
+    assert a == b
+    plan = make_plan(ir)
+    for pl in plan.placements:
+        p = a.population(pl.population)
+        assert (p.tiles.first_tile, p.tiles.num_tiles, p.tiles.neurons_per_tile) == (
+            pl.first_tile, pl.num_tiles, pl.neurons_per_tile)
+    # hidden feeds itself back with delay 1: its dL/dS ring has 2 slots
+    assert a.population("hidden").ring_slots == 2
+    assert a.population("output").ring_slots == 1
+
+
+def test_one_forward_superstep_per_stage():
+    _, pipe = _program("pipelined")  # delay-1 stack: one stage
+    assert [c.vertex for c in pipe.forward] == ["Forward", "Compact", "Tick"]
+    assert pipe.forward[0].members == ("layer1", "layer2", "layer3", "layer4", "output")
+    _, dig = _program("digits")  # zero-delay chain: two stages
+    assert [c.name for c in dig.forward] == ["forward.stage0", "compact.stage0", "forward.stage1",
+                                             "compact.stage1", "tick.forward"]
+    # reverse order in the backward pass; reductions only into neuron populations
+    assert [c.name for c in dig.backward] == ["backward.stage1", "weightgrad.stage1", "reduce.hidden_to_output",
+                                              "backward.stage0", "weightgrad.stage0", "tick.backward"]
+
+
+def test_li_readout_has_no_list_and_float_constants_are_float32():
+    _, prog = _program("cuba")
+    ro = prog.population("readout")
+    assert not ro.spikes and not any(t.name.startswith("readout.ids") for t in prog.tensors)
+    hidden = prog.population("hidden").neuron
+    import numpy as np
+    assert hidden.beta == float(np.float32(hidden.beta)) and hidden.alpha is not None
+
+
+def test_unsupported_is_one_line(tmp_path):
+    import json
+    spec = json.loads((ROOT / "examples/digits.json").read_text())
+    spec["training"]["precision"] = "float16"
+    del spec["$schema"]
+    (tmp_path / "h.json").write_text(json.dumps(spec))
+    ir = spec_to_ir(load_spec(tmp_path / "h.json"))
+    with pytest.raises(LoweringError, match="float32"):
+        lower(ir, make_plan(ir))
