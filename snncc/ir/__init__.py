@@ -1,7 +1,7 @@
 """The graph IR (networkx) built from a validated spec, and its passes."""
 
 from ..spec.models import ModelSpec
-from .graph import Memory, ModelGraph, Population, Projection, Shapes, TrainingSettings, build_graph
+from .graph import GivenArray, Memory, ModelGraph, PerNeuron, Population, Projection, Shapes, TrainingSettings, build_graph
 from .passes import DEFAULT_PASSES, InferShapes, IRError, MemoryFacts, Schedule, run_passes, verify
 
 
@@ -11,6 +11,6 @@ def spec_to_ir(spec: ModelSpec, check: bool = False) -> ModelGraph:
 
 
 __all__ = [
-    "DEFAULT_PASSES", "IRError", "InferShapes", "Memory", "MemoryFacts", "ModelGraph", "Population",
+    "DEFAULT_PASSES", "GivenArray", "IRError", "InferShapes", "Memory", "PerNeuron", "MemoryFacts", "ModelGraph", "Population",
     "Projection", "Schedule", "Shapes", "TrainingSettings", "build_graph", "run_passes", "spec_to_ir", "verify",
 ]

@@ -8,15 +8,20 @@ from pathlib import Path
 import networkx as nx
 
 from ..fsutil import write_text_atomic
-from .graph import ModelGraph
+from .graph import GivenArray, ModelGraph
 
 
 def _flat(obj) -> dict[str, str | int | float | bool]:
     """A dataclass as scalar attributes; None is left out (GraphML has no null)."""
     out = {}
-    for key, value in dataclasses.asdict(obj).items():
+    for f in dataclasses.fields(obj):
+        key, value = f.name, getattr(obj, f.name)
         if value is None:
             continue
+        if isinstance(value, GivenArray):
+            value = f"array {value.name} {list(value.array.shape)}"
+        elif isinstance(value, tuple) and value and all(isinstance(v, float) for v in value):
+            value = f"per-neuron [{min(value):.6g}, {max(value):.6g}]"
         out[key] = value if isinstance(value, (str, int, float, bool)) else str(value)
     return out
 

@@ -7,15 +7,54 @@ spec's JSON.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Literal
 
 import networkx as nx
+import numpy as np
 
+from ..spec import arrays as spec_arrays
 from ..spec import models as m
 from ..spec import resolve
 
 Reset = Literal["subtract", "zero", "zero_updated", "none"]
+
+#: A neuron parameter: one float for the population, or one float per neuron.
+PerNeuron = float | tuple[float, ...]
+
+
+def _per_neuron(value) -> PerNeuron | None:
+    """A float stays a float; an array from the arrays file becomes a tuple of floats."""
+    if value is None or isinstance(value, float):
+        return value
+    return tuple(float(v) for v in np.asarray(value).reshape(-1))
+
+
+@dataclass(frozen=True, eq=False)
+class GivenArray:
+    """A given array (initial weights or bias from the arrays file), read-only float32.
+
+    Compared and hashed by its name, shape and a SHA-256 of its bytes, so that
+    Projection stays a small comparable value.
+    """
+
+    name: str
+    array: np.ndarray = field(repr=False)
+    digest: str = ""
+
+    @staticmethod
+    def of(name: str, value: np.ndarray) -> "GivenArray":
+        a = np.ascontiguousarray(value, dtype=np.float32)
+        a.setflags(write=False)
+        return GivenArray(name, a, hashlib.sha256(a.tobytes()).hexdigest())
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, GivenArray) and (self.name, self.array.shape, self.digest) == (
+            other.name, other.array.shape, other.digest)
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.array.shape, self.digest))
 
 
 @dataclass(frozen=True)
@@ -27,14 +66,20 @@ class Population:
     kind: Literal["input", "neuron"]
     size: int
     model: Literal["lif", "cuba_lif", "if", "li"] | None  # None for input populations
-    beta: float | None  # membrane decay per timestep (1 for if)
-    alpha: float | None  # synaptic decay per timestep (cuba_lif only)
-    threshold: float | None  # None when the population never spikes
+    # beta, alpha, threshold: a float, or a tuple of one float per neuron (from the arrays file)
+    beta: PerNeuron | None  # membrane decay per timestep (1 for if)
+    alpha: PerNeuron | None  # synaptic decay per timestep (cuba_lif only)
+    threshold: PerNeuron | None  # None when the population never spikes
     reset: Reset | None
     spikes: bool  # whether it emits spikes (inputs and every model but li)
     capacity: int  # spike-id list entries per sample and timestep (0 if it never spikes)
     gradient_threshold: float | None  # fraction of threshold; None: dense surrogate
     overflow: Literal["drop", "error"]
+
+    @property
+    def per_neuron(self) -> bool:
+        """Whether any of beta, alpha, threshold has one value per neuron (a tuple)."""
+        return any(isinstance(v, tuple) for v in (self.beta, self.alpha, self.threshold))
 
     @property
     def state_vars(self) -> tuple[str, ...]:
@@ -63,6 +108,8 @@ class Projection:
     weight_distribution: Literal["uniform", "normal"]
     weight_scale: float
     bias: bool
+    initial_weights: GivenArray | None = None  # [source size, target size]; replaces the random draw
+    initial_bias: GivenArray | None = None  # [target size]; replaces the random bias
 
 
 @dataclass(frozen=True)
@@ -210,15 +257,20 @@ def _population(index: int, pop: m.InputPopulation | m.NeuronPopulation, spec: m
     return Population(
         kind="neuron",
         model=neuron.model,
-        beta=resolve.beta(pop, spec),
-        alpha=resolve.alpha(pop, spec),
-        threshold=getattr(neuron, "threshold", None),
+        beta=_per_neuron(resolve.beta(pop, spec)),
+        alpha=_per_neuron(resolve.alpha(pop, spec)),
+        threshold=_per_neuron(resolve.threshold(pop, spec)),
         reset=getattr(neuron, "reset", None),
         **common,
     )
 
 
-def _projection(index: int, proj: m.Projection, delay: int, recurrent: bool, source_size: int) -> Projection:
+def _given(ref: m.ArrayRef | None, spec: m.ModelSpec) -> GivenArray | None:
+    return None if ref is None else GivenArray.of(ref.array, spec_arrays.value(ref, spec))
+
+
+def _projection(index: int, proj: m.Projection, delay: int, recurrent: bool, source_size: int,
+                spec: m.ModelSpec) -> Projection:
     conn = proj.connectivity
     if isinstance(conn, m.Sparse):
         fan_in = float(conn.fan_in) if conn.fan_in is not None else conn.probability * source_size
@@ -237,6 +289,8 @@ def _projection(index: int, proj: m.Projection, delay: int, recurrent: bool, sou
         weight_distribution=proj.weight_init.distribution,
         weight_scale=proj.weight_init.scale,
         bias=proj.bias,
+        initial_weights=_given(proj.initial_weights, spec),
+        initial_bias=_given(proj.initial_bias, spec),
         **sparse,
     )
 
@@ -251,7 +305,7 @@ def build_graph(spec: m.ModelSpec) -> ModelGraph:
     delays = resolve.delays(spec)
     recurrent = resolve.recurrent_projections(spec)
     for i, proj in enumerate(spec.projections):
-        edge = _projection(i, proj, delays[proj.id], proj.id in recurrent, sizes[proj.source])
+        edge = _projection(i, proj, delays[proj.id], proj.id in recurrent, sizes[proj.source], spec)
         graph.add_edge(proj.source, proj.target, key=proj.id, projection=edge)
     t = spec.training
     settings = TrainingSettings(

@@ -21,7 +21,8 @@ def summary(ir: ModelGraph) -> str:
         params = ""
         if p.kind == "neuron":
             params = ", ".join(
-                f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}"
+                f"{k}={v:.6g}" if isinstance(v, float)
+                else f"{k}=per-neuron [{min(v):.6g}, {max(v):.6g}]" if isinstance(v, tuple) else f"{k}={v}"
                 for k, v in (("beta", p.beta), ("alpha", p.alpha), ("threshold", p.threshold), ("reset", p.reset))
                 if v is not None
             )

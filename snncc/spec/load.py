@@ -18,7 +18,8 @@ from json_source_map import handle as source_map_handle
 from json_source_map import types as source_map_types
 
 from .errors import Problem, SpecError, pointer
-from .models import ModelSpec
+from .arrays import load_arrays
+from .models import VALUE_TAGS, ModelSpec
 from .semantic import check_semantics
 
 # pydantic puts the tag of a discriminated union into the error location; the
@@ -81,6 +82,9 @@ def _document_path(loc: tuple[str | int, ...], document: Any) -> tuple[str | int
     for token in loc:
         if entered and isinstance(node, dict) and any(node.get(key) == token for key in _DISCRIMINATORS):
             entered = False
+            continue
+        if entered and token in VALUE_TAGS and not (isinstance(node, dict) and token in node):
+            entered = False  # the tag of a number-or-ArrayRef value
             continue
         path.append(token)
         if isinstance(node, dict) and isinstance(token, str) and token in node:
@@ -160,11 +164,15 @@ def parse_spec(text: str, file: str = "<string>", base_dir: Path | None = None) 
         raise located(_schema_problems(exc, document, smap)) from None
 
     problems = []
-    for tokens, message in check_semantics(spec, base_dir):
+    found = list(check_semantics(spec, base_dir))
+    arrays, array_problems = load_arrays(spec, base_dir)
+    for tokens, message in found + array_problems:
         line, col = smap.locate(tokens)
         problems.append(Problem(line, col, pointer(*tokens), message))
     if problems:
         raise located(problems)
+    if arrays is not None:
+        spec._arrays = arrays
     return spec
 
 

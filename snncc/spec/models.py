@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag
 
 #: Ids become C++ identifiers, file names and command arguments downstream.
 ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
@@ -32,12 +32,51 @@ class SpecModel(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
+#: Names of arrays in the model's arrays file (.npz keys).
+ARRAY_NAME_PATTERN = r"^[A-Za-z0-9_.\-]{1,128}$"
+
+
+class ArrayRef(SpecModel):
+    """A named array of the model's arrays file (the top-level "arrays", an .npz): per-neuron
+    parameters ([population size]) or given weights ([source size, target size]) and biases
+    ([target size]). snncc import-nir writes such files."""
+
+    array: str = Field(
+        pattern=ARRAY_NAME_PATTERN,
+        description="Name of the array in the arrays file (letters, digits, '_', '.', '-').",
+    )
+
+
+#: Union tags of a value that is a number or an ArrayRef (they are not in the document).
+VALUE_TAGS = ("number", "array_ref")
+
+
+def _number_or_ref(value) -> str:
+    return "array_ref" if isinstance(value, (dict, ArrayRef)) else "number"
+
+
+def _or_array(number_type, what: str):
+    """A number, or an ArrayRef to one value per neuron."""
+    return Annotated[
+        Union[Annotated[number_type, Tag("number")], Annotated[ArrayRef, Tag("array_ref")]],
+        Discriminator(_number_or_ref),
+        Field(description=f"{what}: one number for every neuron, or {{\"array\": NAME}}, one value per "
+              "neuron from the arrays file."),
+    ]
+
+
+FractionOrArray = _or_array(Fraction, "A value in [0, 1]")
+PositiveOrArray = _or_array(Annotated[float, Field(gt=0.0)], "A value > 0")
+
+
 # --------------------------------------------------------------------------- neurons
 
 
 class _Spiking(SpecModel):
-    threshold: float = Field(
-        1.0, gt=0.0, description="Firing threshold theta (dimensionless). A neuron spikes when U - theta > 0."
+    threshold: PositiveOrArray = Field(
+        1.0,
+        description="Firing threshold theta (dimensionless), > 0. A neuron spikes when U - theta > 0. "
+        "One number, or {\"array\": NAME} for one threshold per neuron (from the arrays file).",
     )
     reset: Literal["subtract", "zero", "zero_updated", "none"] = Field(
         "subtract",
@@ -51,9 +90,10 @@ class _Spiking(SpecModel):
 
 
 class _Leak(SpecModel):
-    beta: Fraction | None = Field(
+    beta: FractionOrArray | None = Field(
         None,
         description="Membrane decay factor per timestep, in [0, 1]: U[t] = beta U[t-1] + I[t]. "
+        "One number, or {\"array\": NAME} for one value per neuron (from the arrays file). "
         "Give either beta or tau_mem.",
     )
     tau_mem: float | None = Field(
@@ -80,9 +120,10 @@ class CubaLIF(_Leak, _Spiking):
     """
 
     model: Literal["cuba_lif"] = Field(description="Neuron model: current-based leaky integrate-and-fire.")
-    alpha: Fraction | None = Field(
+    alpha: FractionOrArray | None = Field(
         None,
-        description="Synaptic current decay factor per timestep, in [0, 1]. Give either alpha or tau_syn.",
+        description="Synaptic current decay factor per timestep, in [0, 1]. One number, or "
+        "{\"array\": NAME} for one value per neuron (from the arrays file). Give either alpha or tau_syn.",
     )
     tau_syn: float | None = Field(
         None,
@@ -222,6 +263,16 @@ class Projection(SpecModel):
     connectivity: Connectivity = Field(default_factory=lambda: Dense(kind="dense"), description="Which connections exist.")
     weight_init: WeightInit = Field(default_factory=WeightInit, description="Initial weight distribution.")
     bias: bool = Field(True, description="Whether the projection adds a trainable bias current per target neuron.")
+    initial_weights: ArrayRef | None = Field(
+        None,
+        description="Given initial weights: an array [source size, target size] of the arrays file "
+        "(row i holds source neuron i's outgoing weights), used instead of weight_init. Dense connectivity only.",
+    )
+    initial_bias: ArrayRef | None = Field(
+        None,
+        description="Given initial bias: an array [target size] of the arrays file, used instead of the "
+        "random bias. Needs bias true.",
+    )
     delay: int | None = Field(
         None,
         ge=0,
@@ -432,6 +483,13 @@ class ModelSpec(SpecModel):
         description="How a time constant becomes a decay factor: 'euler' beta = 1 - dt/tau (what snnTorch's "
         "and Norse's NIR conversions assume), 'exact' beta = exp(-dt/tau).",
     )
+    arrays: str | None = Field(
+        None,
+        min_length=1,
+        description="Path of a NumPy .npz file, relative to the model file's directory, holding the named "
+        "arrays that {\"array\": NAME} values refer to (per-neuron parameters, given weights and biases). "
+        "snncc import-nir writes one beside the model.",
+    )
     populations: list[Population] = Field(min_length=1, description="The neuron populations, inputs included.")
     projections: list[Projection] = Field(
         default_factory=list, description="The weighted connections between populations."
@@ -440,3 +498,7 @@ class ModelSpec(SpecModel):
     training: Training = Field(default_factory=Training, description="Loss, optimizer and training settings.")
     data: Data = Field(description="Where the spikes and labels come from.")
     target: IPUTarget = Field(default_factory=IPUTarget, description="The hardware to plan for.")
+
+    #: The arrays file's arrays by name (read-only numpy arrays), set by parse_spec/load_spec
+    #: once they passed the checks (snncc.spec.arrays); None when the spec has no "arrays".
+    _arrays: dict | None = PrivateAttr(None)

@@ -10,13 +10,15 @@ import math
 
 import networkx as nx
 
+from . import arrays
 from .models import CubaLIF, InputPopulation, LI, LIF, ModelSpec, NeuronPopulation, Sparsity
 
 
-def decay(factor: float | None, tau: float | None, spec: ModelSpec) -> float | None:
-    """A decay factor per timestep, given directly or as a time constant with the spec's dt."""
+def decay(factor, tau: float | None, spec: ModelSpec):
+    """A decay factor per timestep, given directly (a float, or an ArrayRef: the per-neuron
+    array from the arrays file) or as a time constant with the spec's dt."""
     if factor is not None:
-        return factor
+        return arrays.value(factor, spec)
     if tau is None or spec.dt is None:
         return None
     if spec.discretisation == "exact":
@@ -24,20 +26,26 @@ def decay(factor: float | None, tau: float | None, spec: ModelSpec) -> float | N
     return 1.0 - spec.dt / tau
 
 
-def beta(population: NeuronPopulation, spec: ModelSpec) -> float:
-    """Membrane decay per timestep (1 for integrate-and-fire)."""
+def beta(population: NeuronPopulation, spec: ModelSpec):
+    """Membrane decay per timestep (1 for integrate-and-fire): a float, or a per-neuron array."""
     neuron = population.neuron
     if isinstance(neuron, (LIF, CubaLIF, LI)):
         return decay(neuron.beta, neuron.tau_mem, spec)
     return 1.0
 
 
-def alpha(population: NeuronPopulation, spec: ModelSpec) -> float | None:
-    """Synaptic current decay per timestep (current-based neurons only)."""
+def alpha(population: NeuronPopulation, spec: ModelSpec):
+    """Synaptic current decay per timestep (current-based neurons only): a float, or a per-neuron array."""
     neuron = population.neuron
     if isinstance(neuron, CubaLIF):
         return decay(neuron.alpha, neuron.tau_syn, spec)
     return None
+
+
+def threshold(population: NeuronPopulation, spec: ModelSpec):
+    """Firing threshold: a float, a per-neuron array, or None for a leaky integrator."""
+    value = getattr(population.neuron, "threshold", None)
+    return None if value is None else arrays.value(value, spec)
 
 
 def spikes(population: InputPopulation | NeuronPopulation) -> bool:

@@ -41,7 +41,9 @@ def initial_weights(ir: ModelGraph) -> dict[str, torch.Tensor]:
     One torch.Generator seeded with the training seed draws, projection by projection in
     spec order, the weights (then the bias, if any). With a = scale / sqrt(fan_in):
     uniform U(-a, a); normal N(0, a^2); biases U(-1/sqrt(fan_in), 1/sqrt(fan_in))
-    (scale 1 uniform is torch.nn.Linear's default). Masked weights are zero.
+    (scale 1 uniform is torch.nn.Linear's default). Masked weights are zero. Given weights
+    and biases (Projection.initial_weights, initial_bias) replace the drawn ones; the draw
+    still happens, so that the other projections' values do not depend on them.
     """
     gen = torch.Generator().manual_seed(ir.settings.seed)
     out: dict[str, torch.Tensor] = {}
@@ -56,8 +58,12 @@ def initial_weights(ir: ModelGraph) -> dict[str, torch.Tensor]:
         mask = connectivity_mask(proj, n_in, n_out)
         if mask is not None:
             w = w * torch.from_numpy(mask)
+        if proj.initial_weights is not None:
+            w = torch.tensor(proj.initial_weights.array)
         out[f"weight.{proj.id}"] = w
         if proj.bias:
             bound = 1.0 / math.sqrt(fan_in)
             out[f"bias.{proj.id}"] = (torch.rand(n_out, generator=gen) * 2.0 - 1.0) * bound
+            if proj.initial_bias is not None:
+                out[f"bias.{proj.id}"] = torch.tensor(proj.initial_bias.array)
     return out

@@ -75,13 +75,15 @@ class ForwardResult:
 
 
 def capacity_lists(
-    pop: Population, raw: torch.Tensor, mem: torch.Tensor | None, timestep: int
+    pop: Population, raw: torch.Tensor, mem: torch.Tensor | None, timestep: int, theta=None
 ) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor]:
     """(keep, grad_mask, overflow) of one timestep's spikes raw [B, N] (0/1, detached).
 
     keep: the emitted spikes (None when nothing can be dropped); grad_mask: membership of
-    the spike-id list (None for a dense backward); overflow [B]: dropped spikes.
+    the spike-id list (None for a dense backward); overflow [B]: dropped spikes. theta: the
+    threshold as a float or a per-neuron tensor [N] (default pop.threshold).
     """
+    theta = pop.threshold if theta is None else theta
     if pop.capacity >= pop.size and (pop.gradient_threshold is None or mem is None):
         return None, None, raw.new_zeros(raw.shape[0], dtype=torch.int64)  # a list that holds everything
     counts = raw.sum(dim=1)
@@ -96,7 +98,7 @@ def capacity_lists(
     if pop.gradient_threshold is not None and mem is not None:
         kept = raw if keep is None else keep
         room = pop.capacity - kept.sum(dim=1, keepdim=True)
-        candidates = ((mem >= pop.gradient_threshold * pop.threshold) & (raw == 0)).to(raw.dtype)
+        candidates = ((mem >= pop.gradient_threshold * theta) & (raw == 0)).to(raw.dtype)
         grad_mask = kept + candidates * (torch.cumsum(candidates, dim=1) <= room)
     return keep, grad_mask, overflow
 
@@ -124,6 +126,21 @@ class SNN(nn.Module):
             mask = connectivity_mask(proj, *ir.shapes(proj).weight)
             if mask is not None:
                 self.register_buffer(f"mask_{proj.id}", torch.from_numpy(mask), persistent=False)
+        # per-neuron beta, alpha, threshold (tuples in the IR) as buffers [N]; floats stay floats
+        self._neuron_params: dict[str, dict[str, float | str]] = {}
+        for pop in ir.populations:
+            params = {}
+            for name in ("beta", "alpha", "threshold"):
+                value = getattr(pop, name)
+                if isinstance(value, tuple):
+                    t = torch.tensor(value, dtype=torch.float32)
+                    if name != "threshold":
+                        t = t.clamp(0.0, 1.0)
+                    self.register_buffer(f"{name}_{pop.id}", t, persistent=False)
+                    params[name] = f"{name}_{pop.id}"
+                elif value is not None:
+                    params[name] = min(max(value, 0.0), 1.0) if name != "threshold" else value
+            self._neuron_params[pop.id] = params
         self.input_id = next(p.id for p in ir.populations if p.kind == "input")
         self.readout = ir.settings.readout
 
@@ -222,18 +239,23 @@ class SNN(nn.Module):
         result.scores = decode(result, self.readout)
         return result
 
+    def _param(self, pop, name):
+        """beta and alpha (clamped to [0, 1]) or threshold: a float, or a per-neuron tensor [N]."""
+        value = self._neuron_params[pop.id].get(name)
+        return getattr(self, value) if isinstance(value, str) else value
+
     def _update(self, pop, st, current, t, spikes, mem_rec, syn_rec, overflow, grad_masks) -> None:
-        beta = min(max(pop.beta, 0.0), 1.0)
+        beta = self._param(pop, "beta")
         prev = st["mem"]
         if pop.model == "cuba_lif":
-            alpha = min(max(pop.alpha, 0.0), 1.0)
+            alpha = self._param(pop, "alpha")
             st["syn"] = alpha * st["syn"] + current
             current = st["syn"]
             syn_rec[pop.id].append(current)
         if not pop.spikes or pop.reset == "none":
             mem = beta * prev + current
         else:
-            theta = pop.threshold
+            theta = self._param(pop, "threshold")
             reset = (prev - theta > 0).to(prev.dtype).detach()
             if pop.reset == "subtract":
                 mem = beta * prev + current - reset * theta
@@ -245,11 +267,12 @@ class SNN(nn.Module):
         mem_rec[pop.id].append(mem)
         if not pop.spikes:
             return
-        x = mem - pop.threshold
+        theta = self._param(pop, "threshold")
+        x = mem - theta
         if pop.capacity >= pop.size and pop.gradient_threshold is None:
             keep, grad_mask, ovf = None, None, self._no_overflow(mem.shape[0], mem.device)
         else:
-            keep, grad_mask, ovf = capacity_lists(pop, (x > 0).to(mem.dtype).detach(), mem.detach(), t)
+            keep, grad_mask, ovf = capacity_lists(pop, (x > 0).to(mem.dtype).detach(), mem.detach(), t, theta)
         spikes[pop.id].append(spike(x, self.surrogate, keep, grad_mask))
         overflow[pop.id].append(ovf)
         if grad_mask is not None:
