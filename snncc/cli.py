@@ -25,6 +25,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "compile": ("snncc.commands.compile", "write a model's build directory: codelets, Poplar host program, CMake"),
     "build": ("snncc.commands.build", "build a compiled model against the host runtime or the Poplar SDK"),
     "verify": ("snncc.commands.verify", "run training steps through the generated program and the torch reference; compare"),
+    "import-nir": ("snncc.commands.import_nir", "convert a NIR graph into a model file and its arrays file"),
+    "export-nir": ("snncc.commands.export_nir", "write a model, with trained weights from a checkpoint, as a NIR graph"),
 }
 
 

@@ -1,0 +1,68 @@
+"""`snncc export-nir FILE [--checkpoint CKPT] -o OUT.nir`: a model as NIR, with trained weights.
+
+Neurons are written in snnTorch's convention (LIF tau = dt/(1 - beta), r = tau/dt) with
+the spec's dt, or 1e-4 s without one. See docs/nir.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..errors import UserError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", metavar="FILE", help="the model file (JSON)")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT.nir", help="the NIR file to write")
+    parser.add_argument("--checkpoint", metavar="CKPT",
+                        help="checkpoint.bin written by snncc train (or its run directory); default: the "
+                        "model's initial weights")
+    parser.add_argument("--dt", type=float, default=None, metavar="SECONDS",
+                        help="timestep for the time constants (default: the spec's dt, else 1e-4 as snnTorch)")
+
+
+def _checkpoint_weights(path: Path, name: str) -> dict:
+    import torch
+
+    from ..torch.trainer import CHECKPOINT_FORMAT
+
+    if path.is_dir():
+        path = path / "checkpoint.bin"
+    if not path.is_file():
+        raise UserError(f"{path}: no such checkpoint")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise UserError(f"{path}: cannot read the checkpoint ({type(exc).__name__})") from None
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT or "weights" not in state:
+        raise UserError(f"{path}: not a checkpoint written by snncc train")
+    if state.get("model") != name:
+        raise UserError(f"{path}: the checkpoint belongs to model '{state.get('model')}', not '{name}'")
+    return {k: v.detach().numpy() for k, v in state["weights"].items()}
+
+
+def run(args: argparse.Namespace) -> int:
+    from .. import nir as snn_nir
+    from ..ir import spec_to_ir
+    from ..spec import load_spec
+    from ..torch import build_model
+
+    if args.dt is not None and not args.dt > 0:
+        raise UserError(f"--dt must be > 0 seconds, not {args.dt:g}")
+    spec = load_spec(args.file)
+    ir = spec_to_ir(spec)
+    own = {k: v.detach().numpy() for k, v in build_model(ir).weights().items()}
+    weights = own
+    if args.checkpoint:
+        weights = _checkpoint_weights(Path(args.checkpoint), ir.name)
+        if set(weights) != set(own) or any(weights[k].shape != own[k].shape for k in own):
+            raise UserError(f"{args.checkpoint}: the checkpoint's weights do not match model '{ir.name}' (the model changed?)")
+    graph, notes = snn_nir.export_graph(ir, weights, args.dt)
+    snn_nir.write_export(graph, args.output)
+    dt = args.dt or ir.settings.dt or snn_nir.SNNTORCH_DT
+    print(f"wrote {args.output} ({len(ir.populations)} populations, {len(ir.projections)} projections, "
+          f"dt = {dt:g} s, {'checkpoint weights' if args.checkpoint else 'initial weights'})")
+    for note in notes:
+        print(f"  note: {note}")
+    return 0

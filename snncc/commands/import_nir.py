@@ -1,0 +1,62 @@
+"""`snncc import-nir FILE.nir -o model.json`: a NIR graph as a spec and its arrays file.
+
+What a NIR file does not say (dt, discretisation, reset, timesteps) comes from options,
+with defaults that reproduce snnTorch's export (or Norse's with --convention norse); the
+command prints what it assumed. See docs/nir.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+
+from ..errors import UserError
+from ..spec import load_spec
+from ..spec.models import ID_PATTERN
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", metavar="FILE.nir", help="the NIR file (HDF5, as nir.write writes it)")
+    parser.add_argument("-o", "--output", required=True, metavar="MODEL.json",
+                        help="the model file to write; its arrays go beside it as MODEL.arrays.npz")
+    parser.add_argument("--dt", type=float, default=None, metavar="SECONDS",
+                        help="timestep (default: 1e-4, snnTorch's; 1e-6 with --convention norse)")
+    parser.add_argument("--discretisation", choices=("euler", "exact"), default="euler",
+                        help="time constant to decay factor: euler 1 - dt/tau (default), exact exp(-dt/tau)")
+    parser.add_argument("--reset", choices=("subtract", "zero", "zero_updated"), default=None,
+                        help="reset of every spiking population (default: subtract, snnTorch Leaky's; "
+                        "zero with --convention norse)")
+    parser.add_argument("--convention", choices=("snntorch", "norse"), default="snntorch",
+                        help="which exporter wrote the file, for what NIR leaves open (default snntorch)")
+    parser.add_argument("--timesteps", type=int, default=100, metavar="T", help="timesteps per sample (default 100)")
+    parser.add_argument("--name", default=None, help="model name (default: from the output file name)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from .. import nir as snn_nir
+
+    if args.dt is not None and not args.dt > 0:
+        raise UserError(f"--dt must be > 0 seconds, not {args.dt:g}")
+    if args.timesteps < 1:
+        raise UserError(f"--timesteps must be >= 1, not {args.timesteps}")
+    stem = re.sub(r"\.json$", "", args.output.replace("\\", "/").rsplit("/", 1)[-1])
+    name = args.name or re.sub(r"[^A-Za-z0-9_]", "_", stem)
+    if not re.match(ID_PATTERN, name):
+        name = f"m_{name}"[:64]
+        if not re.match(ID_PATTERN, name):
+            raise UserError(f"--name {args.name!r} is not an identifier (a letter or underscore, then letters, digits, _)")
+    options = snn_nir.ImportOptions(dt=args.dt, discretisation=args.discretisation, reset=args.reset,
+                                    name=name, timesteps=args.timesteps, convention=args.convention)
+    graph = snn_nir.read_graph(args.file)
+    imported = snn_nir.import_graph(graph, options)
+    model_path, arrays_path = snn_nir.write_import(imported, args.output)
+    load_spec(model_path)  # what we wrote must be a valid spec; a SpecError here is a bug, shown located
+    print(f"wrote {model_path} and {arrays_path}")
+    print("assumed (a NIR file does not say):")
+    for line in snn_nir.assumptions(options):
+        print(f"  {line}")
+    print("notes:")
+    print("  the data block is synthetic, sized to the network: replace it with your data")
+    for note in imported.notes:
+        print(f"  {note}")
+    return 0
