@@ -64,6 +64,8 @@ def environment() -> jinja2.Environment:
     env.globals["raise"] = _raise
     env.globals["ctype"] = lambda d: {"float": "FLOAT", "unsigned": "UNSIGNED_INT"}[d]
     env.globals["bias_names"] = BIAS_NAMES
+    env.filters["cs_index"] = lambda name, prog: prog.compute_set_index(name)
+    env.filters["index_of"] = lambda items, x: list(items).index(x)
     return env
 
 

@@ -7,19 +7,20 @@ does not support yet.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from ..ir import ModelGraph
+from ..partition import allocation as A
+from ..partition.allocation import BIAS_NAMES
 from ..partition.plan import Plan
 from .program import (
-    ComputeSetSpec, Loss, Neuron, Optimizer, PopulationProgram, Program, ProjectionProgram, Readout,
-    Surrogate, TensorSpec, TileRange,
+    ComputeSetSpec, Element, Group, Loss, Neuron, Optimizer, Pattern, PopulationProgram, Program,
+    ProjectionProgram, Readout, Surrogate, TensorSpec, TileRange, VertexType,
 )
 
-__all__ = ["LoweringError", "Program", "lower"]
-
-#: the bias tensor that goes with each weight-shaped tensor
-BIAS_NAMES = {"w": "b", "dw": "db", "m": "bm", "v": "bv", "buf": "bbuf"}
+__all__ = ["BIAS_NAMES", "LoweringError", "Program", "lower"]
 
 
 class LoweringError(ValueError):
@@ -49,6 +50,10 @@ def lower(ir: ModelGraph, plan: Plan) -> Program:
         if proj.connectivity != "dense":
             raise LoweringError(f"projection '{proj.id}': sparse connectivity is not supported by the code "
                                 "generator yet (use dense)")
+    for pop in ir.populations:
+        if any(isinstance(getattr(pop, a, None), (tuple, list)) for a in ("beta", "alpha", "threshold")):
+            raise LoweringError("per-neuron parameters are not yet supported by the code generator "
+                                f"(population '{pop.id}')")
     placements = {p.population: p for p in plan.placements}
     readout_id = st.readout.population
     pops: list[PopulationProgram] = []
@@ -96,6 +101,11 @@ def lower(ir: ModelGraph, plan: Plan) -> Program:
     optimizer = (Optimizer("adam", o.lr, tuple(o.betas), o.eps, 0.0) if o.kind == "adam"
                  else Optimizer("sgd", o.lr, (0.0, 0.0), 0.0, o.momentum))
     stages = tuple(tuple(s) for s in ir.stages)
+    forward, backward = _forward(stages, by_id), _backward(stages, projs, by_id)
+    loss_step = ComputeSetSpec("loss", "Loss", (readout_id,))
+    update = ComputeSetSpec("update", "Optimizer", tuple(p.id for p in projs))
+    compute_sets = tuple(c.name for c in forward + backward + (loss_step, update))
+    vtypes, patterns, elements = _tables(pops, projs, compute_sets, st, optimizer, readout_id)
     return Program(
         name=ir.name, timesteps=st.timesteps, batch=st.batch_size, num_ipus=st.target.num_ipus,
         tiles_per_ipu=st.target.tiles_per_ipu, bytes_per_tile=st.target.bytes_per_tile,
@@ -104,48 +114,85 @@ def lower(ir: ModelGraph, plan: Plan) -> Program:
         loss=loss, surrogate=_surrogate(st.surrogate), optimizer=optimizer,
         tensors=_tensors(pops, projs, st.timesteps, st.batch_size, optimizer)
         + _loss_tensors(readout_id, readout_pop.size, st.batch_size, st.readout.decoding),
-        forward=_forward(stages, by_id), backward=_backward(stages, projs, by_id),
-        loss_step=ComputeSetSpec("loss", "Loss", (readout_id,)),
-        update=ComputeSetSpec("update", "Optimizer", tuple(p.id for p in projs)),
+        forward=forward, backward=backward, loss_step=loss_step, update=update,
+        compute_sets=compute_sets, vertex_types=vtypes, patterns=patterns, elements=elements,
     )
 
 
 def _tensors(pops, projs, steps: int, batch: int, optimizer: Optimizer) -> tuple[TensorSpec, ...]:
     out: list[TensorSpec] = []
     for p in pops:
-        if p.spikes:  # spike-id lists, [sample][timestep][entry], on the list tiles
-            out += [TensorSpec(f"{p.id}.ids", "unsigned", p.id, "list", steps * p.capacity),
-                    TensorSpec(f"{p.id}.counts", "unsigned", p.id, "list", steps * 2),
-                    TensorSpec(f"{p.id}.overflow", "unsigned", p.id, "list", steps)]
-        if p.kind != "neuron":
-            continue
-        out.append(TensorSpec(f"{p.id}.mem", "float", p.id, "neuron", (steps + 1) * batch))
-        if p.neuron.model == "cuba_lif":
-            out.append(TensorSpec(f"{p.id}.syn", "float", p.id, "neuron", (steps + 1) * batch))
-            out.append(TensorSpec(f"{p.id}.carrySyn", "float", p.id, "neuron", batch))
-        out += [TensorSpec(f"{p.id}.dS", "float", p.id, "neuron", p.ring_slots * batch),
-                TensorSpec(f"{p.id}.carryU", "float", p.id, "neuron", batch),
-                TensorSpec(f"{p.id}.dI", "float", p.id, "neuron", batch)]
+        out += [TensorSpec(f"{p.id}.{d.what}", d.dtype, p.id, d.layout, d.rows)
+                for d in A.population_tensors(p, steps, batch)]
     for pr in projs:
-        for what in ("w", "dw") + optimizer.state_copies:
-            out.append(TensorSpec(f"{pr.id}.{what}", "float", pr.target, "neuron", pr.n_in))
-            if pr.bias:
-                out.append(TensorSpec(f"{pr.id}.{BIAS_NAMES[what]}", "float", pr.target, "neuron", 1))
-        if pr.input_gradient:
-            out.append(TensorSpec(f"{pr.id}.partials", "float", pr.target, "partials", batch * pr.grad_slots))
+        out += [TensorSpec(f"{pr.id}.{d.what}", d.dtype, pr.target, d.layout, d.rows)
+                for d in A.projection_tensors(pr, batch, optimizer.state_copies)]
     return tuple(out)
 
 
 def _loss_tensors(readout: str, classes: int, batch: int, decoding: str) -> tuple[TensorSpec, ...]:
-    out = [TensorSpec("t", "unsigned", readout, "single", 1),
-           TensorSpec("hyper", "float", readout, "single", 8),
-           TensorSpec("labels", "unsigned", readout, "single", batch),
-           TensorSpec("scores", "float", readout, "single", batch * classes),
-           TensorSpec("loss", "float", readout, "single", batch),
-           TensorSpec("dScore", "float", readout, "single", batch * classes)]
-    if decoding == "membrane_max":
-        out.append(TensorSpec("tMax", "unsigned", readout, "single", batch * classes))
-    return tuple(out)
+    return tuple(TensorSpec(d.what, d.dtype, readout, d.layout, d.rows)
+                 for d in A.global_tensors(classes, batch, decoding))
+
+
+def _tables(pops, projs, compute_sets, st, optimizer: Optimizer, readout_id: str):
+    """Vertex types, deduplicated binding patterns and program.cpp's element rows."""
+    steps, batch, decoding = st.timesteps, st.batch_size, st.readout.decoding
+    index = {p.id: i for i, p in enumerate(pops)}
+    index.update({pr.id: len(pops) + i for i, pr in enumerate(projs)})
+    by_id = {p.id: p for p in pops}
+    vtypes: list[VertexType] = []
+    patterns: list[Pattern] = []
+
+    def group(cs: str, vt: VertexType) -> Group:
+        if all(v.name != vt.name for v in vtypes):  # one type, several binding patterns (optimizer w/b, ticks)
+            vtypes.append(vt)
+        pat = Pattern(vt.decl.over, tuple(dataclasses.replace(f, doc="") for f in vt.fields))
+        if pat not in patterns:
+            patterns.append(pat)
+        return Group(compute_sets.index(cs), vt.name, patterns.index(pat))
+
+    def model(family: str, member: str, decl) -> VertexType:
+        return VertexType(f"snncc_model::{family}_{member}<float>", f"{family}_{member}", "model.cpp", member, decl)
+
+    family = A.optimizer_family(optimizer.kind, optimizer.momentum)
+    elements: list[Element] = []
+    for p in pops:
+        groups = []
+        if p.kind == "neuron":
+            incoming = [next(pr for pr in projs if pr.id == pid) for pid in p.incoming]
+            groups.append(group(f"forward.stage{p.stage}", model("Forward", p.id, A.forward_vertex(p, incoming))))
+            if p.spikes:
+                groups.append(group(f"compact.stage{p.stage}", model("Compact", p.id, A.compact_vertex(p))))
+            groups.append(group(f"backward.stage{p.stage}", model("Backward", p.id, A.backward_vertex(p, decoding))))
+        if p.id == readout_id:
+            groups.append(group("loss", VertexType("snncc_model::Loss", "Loss", "model.cpp", "",
+                                                   A.loss_vertex(decoding, st.loss.kind))))
+        elements.append(Element(
+            p.id, "population", p.tiles, -1, -1, tuple(index[i] for i in p.incoming),
+            tuple(TensorSpec(f"{p.id}.{d.what}", d.dtype, p.id, d.layout, d.rows)
+                  for d in A.population_tensors(p, steps, batch)), tuple(groups)))
+    for pr in projs:
+        stage = by_id[pr.target].stage
+        groups = [group(f"weightgrad.stage{stage}", model("WeightGrad", pr.id, A.weightgrad_vertex(pr)))]
+        if pr.input_gradient:
+            groups.append(group(f"reduce.{pr.id}", model("Reduce", pr.id, A.reduce_vertex(
+                pr, by_id[pr.source].sparse_backward))))
+        for decl in A.optimizer_vertices(pr, family, optimizer.state_copies):
+            groups.append(group("update", VertexType(f"snncc::{family}<float>", "", "snncc_generic.cpp", "", decl)))
+        elements.append(Element(
+            pr.id, "projection", by_id[pr.target].tiles, index[pr.source], index[pr.target], (),
+            tuple(TensorSpec(f"{pr.id}.{d.what}", d.dtype, pr.target, d.layout, d.rows)
+                  for d in A.projection_tensors(pr, batch, optimizer.state_copies)), tuple(groups)))
+    ticks = tuple(group(f"tick.{d}", VertexType("snncc::Tick", "", "snncc_generic.cpp", "", A.tick_vertex(v)))
+                  for d, v in (("forward", "+1"), ("backward", "-1")))
+    elements.append(Element("", "global", by_id[readout_id].tiles, -1, -1, (),
+                            _loss_tensors(readout_id, by_id[readout_id].size, batch, decoding), ticks))
+    for fam, decl in sorted(A.generic_vertices().items()):
+        name = "snncc::Tick" if fam == "Tick" else f"snncc::{fam}<float>"
+        if all(v.name != name for v in vtypes):
+            vtypes.append(VertexType(name, "", "snncc_generic.cpp", "", decl))
+    return tuple(vtypes), tuple(patterns), tuple(elements)
 
 
 def _forward(stages, by_id) -> tuple[ComputeSetSpec, ...]:

@@ -25,6 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from ..partition.allocation import Field, VertexDecl
+
 Layout = Literal["neuron", "list", "partials", "single"]
 DType = Literal["float", "unsigned"]
 
@@ -76,6 +78,10 @@ class PopulationProgram:
     incoming: tuple[str, ...]  # projection ids, spec order
     outgoing: tuple[str, ...]
     is_readout: bool
+
+    @property
+    def model(self) -> str | None:
+        return self.neuron.model if self.neuron is not None else None
 
     @property
     def sparse_backward(self) -> bool:
@@ -158,6 +164,53 @@ class Optimizer:
 
 
 @dataclass(frozen=True)
+class VertexType:
+    """A vertex class with its fields (written once: codelets, registration and program.cpp use it)."""
+
+    name: str  # Poplar's name, e.g. "snncc_model::Forward_h<float>"
+    cls: str  # the class in codelets/model.cpp ("" for generic vertices)
+    codelet: str  # "model.cpp" or "snncc_generic.cpp"
+    member: str  # population or projection id ("" for generic vertices)
+    decl: VertexDecl
+
+    @property
+    def fields(self) -> tuple[Field, ...]:
+        return self.decl.fields
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """How a vertex kind is instantiated: over which tiles, each field bound to what (deduplicated
+    across elements: bindings name tensors relative to the element)."""
+
+    over: str
+    fields: tuple[Field, ...]
+
+
+@dataclass(frozen=True)
+class Group:
+    """One row of program.cpp's vertex table: a vertex type of an element in a compute set."""
+
+    compute_set: int  # index into Program.compute_sets
+    vertex: str  # VertexType.name
+    pattern: int  # index into Program.patterns
+
+
+@dataclass(frozen=True)
+class Element:
+    """One row of program.cpp's element table: a population, a projection or the globals."""
+
+    id: str  # "" for the globals
+    kind: Literal["population", "projection", "global"]
+    tiles: TileRange  # a projection's are its target's; the globals' are the readout's
+    source: int  # element index of a projection's source (-1 otherwise)
+    target: int
+    incoming: tuple[int, ...]  # element indices of a population's incoming projections
+    tensors: tuple[TensorSpec, ...]
+    groups: tuple[Group, ...]
+
+
+@dataclass(frozen=True)
 class Program:
     name: str
     timesteps: int
@@ -177,6 +230,19 @@ class Program:
     backward: tuple[ComputeSetSpec, ...]  # one reverse timestep, in order (repeated T times)
     loss_step: ComputeSetSpec
     update: ComputeSetSpec
+    compute_sets: tuple[str, ...]  # every compute set, in the order forward, backward, loss, update
+    vertex_types: tuple[VertexType, ...]
+    patterns: tuple[Pattern, ...]
+    elements: tuple[Element, ...]  # populations, projections (spec order), then the globals
+
+    def compute_set_index(self, name: str) -> int:
+        return self.compute_sets.index(name)
+
+    def vertex_of(self, family: str, member: str) -> VertexType:
+        return next(v for v in self.vertex_types if v.decl.family == family and v.member == member)
+
+    def vertex_type(self, name: str) -> VertexType:
+        return next(v for v in self.vertex_types if v.name == name)
 
     def population(self, pid: str) -> PopulationProgram:
         return next(p for p in self.populations if p.id == pid)

@@ -300,6 +300,7 @@ def tile_bytes(placements: Sequence[Placement], memories: dict[str, PopulationMe
         rng = slice(p.first_tile, p.first_tile + p.num_tiles)
         if p.kind == "neuron":
             table[rng] += pm.slice_bytes(p.slice_sizes())
+            table[p.first_tile] += pm.readout_tile_bytes()
             for vtype in pm.slice_vertex_types():
                 mark(vtype, rng)
         if p.list_tiles:
@@ -311,7 +312,7 @@ def tile_bytes(placements: Sequence[Placement], memories: dict[str, PopulationMe
     code = np.zeros(num_tiles, dtype=np.int64)
     for vtype in sorted(present):
         code += present[vtype] * vertex_code(vtype)
-    table[:, CAT["vertices"]] += code + used * k.TILE_RESERVE_BYTES
+    table[:, CAT["code"]] += code + used * k.TILE_RESERVE_BYTES
     return table
 
 

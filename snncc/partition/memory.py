@@ -48,17 +48,20 @@ import numpy as np
 
 from ..ir import ModelGraph, Population
 from ..spec import models as m
+from . import allocation as A
 from . import constants as k
 
 CATEGORIES: tuple[str, ...] = (
-    "weights", "gradients", "optimizer", "state", "history", "spike_lists", "reduction", "vertices",
+    "weights", "gradients", "optimizer", "state", "history", "spike_lists", "reduction", "vertices", "code",
 )
 CAT = {name: i for i, name in enumerate(CATEGORIES)}
 NCAT = len(CATEGORIES)
+#: what the host runtime's memory report measures: every category but code (docs/runtime.md)
+MEASURED_CATEGORIES: tuple[str, ...] = tuple(c for c in CATEGORIES if c != "code")
 
 
 def pad4(n: np.ndarray | int) -> np.ndarray | int:
-    """Bytes of a row of n one-byte spike codes, padded to whole 32-bit words."""
+    """Bytes of a row of n one-byte values, padded to whole 32-bit words."""
     return (n + 3) // 4 * 4
 
 
@@ -75,6 +78,8 @@ class Incoming:
     fan_in: int | None  # exact fan-in of a fan_in mask
     probability: float | None  # of a probability mask
     bias: bool
+    delay: int = 0
+    grad_slots: int = 0  # partial input gradients per sample (source capacity, or size with a dense backward)
 
     def stored(self, n: np.ndarray) -> np.ndarray:
         """Weights stored for a slice of n target neurons (a bound for probability masks)."""
@@ -89,8 +94,38 @@ class Incoming:
 
 
 @dataclass(frozen=True)
+class _PopView:
+    """The attributes snncc.partition.allocation reads of a population."""
+
+    id: str
+    kind: str
+    model: str | None
+    spikes: bool
+    capacity: int
+    sparse_backward: bool
+    ring_slots: int
+    is_readout: bool
+
+
+@dataclass(frozen=True)
+class _ProjView:
+    """The attributes snncc.partition.allocation reads of a projection."""
+
+    id: str
+    source: str
+    target: str
+    delay: int
+    bias: bool
+    n_in: int
+    input_gradient: bool
+    grad_slots: int
+
+
+@dataclass(frozen=True)
 class PopulationMemory:
-    """The memory model of one population: bytes per tile as a function of the slice."""
+    """The memory model of one population: bytes per tile as a function of the slice.
+
+    Sums the declarations of snncc.partition.allocation (the same the lowering allocates)."""
 
     population: Population
     incoming: tuple[Incoming, ...]
@@ -99,6 +134,11 @@ class PopulationMemory:
     timesteps: int
     element: int  # bytes per value
     optimizer_copies: int
+    state_copies: tuple[str, ...] = ()
+    optimizer_family: str = "AdamUpdate"
+    ring_slots: int = 1
+    reduces: int = 0  # outgoing projections whose input gradient this population's tiles reduce
+    readout: tuple[str, str, int] | None = None  # (decoding, loss kind, classes) of the readout population
 
     @property
     def state_vars(self) -> int:
@@ -109,48 +149,59 @@ class PopulationMemory:
         """One sample's spike-id list with its two counts."""
         return self.population.capacity * k.ID_BYTES + k.COUNTS_BYTES
 
+    @property
+    def sparse_backward(self) -> bool:
+        pop = self.population
+        return pop.kind == "neuron" and pop.spikes and pop.gradient_threshold is not None
+
+    @property
+    def view(self) -> _PopView:
+        pop = self.population
+        return _PopView(pop.id, pop.kind, pop.model, pop.spikes, pop.capacity, self.sparse_backward,
+                        self.ring_slots, self.readout is not None)
+
+    def incoming_views(self) -> tuple[_ProjView, ...]:
+        return tuple(_ProjView(i.projection, i.source, self.population.id, i.delay, i.bias, i.source_size,
+                               i.source_is_neuron, i.grad_slots) for i in self.incoming)
+
+    def _bytes(self, d: A.TensorDecl) -> int:
+        return self.element if d.dtype == "float" else A.ELEMENT_BYTES
+
     def slice_bytes(self, n: np.ndarray) -> np.ndarray:
         """[len(n), NCAT] bytes of neuron slices of n neurons (vertex code excluded)."""
         n = np.asarray(n, dtype=np.int64)
         out = np.zeros((len(n), NCAT), dtype=np.int64)
         if self.population.kind == "input":
             return out
-        e, b, t, sv = self.element, self.batch, self.timesteps, self.state_vars
-        values = np.zeros_like(n)
-        weights = np.zeros_like(n)
-        lists = reduction = transfers = 0
-        for inc in self.incoming:
-            stored = inc.stored(n)
-            bias = n if inc.bias else 0
-            values = values + stored + bias
-            weights = weights + (stored + bias) * e
-            if inc.sparse:
-                weights = weights + stored * k.INDEX_BYTES + (inc.source_size + 1) * k.INDEX_BYTES
-            lists += b * (inc.source_capacity * k.ID_BYTES + k.COUNTS_BYTES)
-            transfers += 1
-            if inc.source_is_neuron:
-                reduction += k.REDUCTION_FANIN * b * inc.source_capacity * e
-                transfers += k.REDUCTION_FANIN
-        reduction += self.outgoing * b * (self.population.capacity * (e + k.ID_BYTES) + k.COUNTS_BYTES)
+        b, t = self.batch, self.timesteps
+        view = self.view
+        decls = [d for d in A.population_tensors(view, t, b) if d.layout == "neuron"]
+        vertex_state = A.forward_vertex(view, self.incoming_views()).state_bytes
+        vertex_state += A.backward_vertex(view, self.readout[0] if self.readout else "").state_bytes
+        transfers = 0
+        for inc, pr in zip(self.incoming, self.incoming_views()):
+            for d in A.projection_tensors(pr, b, self.state_copies):
+                if d.layout == "partials":
+                    out[:, CAT[d.category]] += d.rows * self._bytes(d)
+                elif inc.sparse and d.rows == pr.n_in:  # sparse rows: CSR values, indices and offsets
+                    out[:, CAT[d.category]] += inc.stored(n) * self._bytes(d)
+                    if d.what == "w":
+                        out[:, CAT[d.category]] += inc.stored(n) * k.INDEX_BYTES + (pr.n_in + 1) * k.INDEX_BYTES
+                else:
+                    decls.append(d)
+            vertex_state += A.weightgrad_vertex(pr).state_bytes
+            vertex_state += sum(v.state_bytes for v in A.optimizer_vertices(pr, self.optimizer_family,
+                                                                             self.state_copies))
+            transfers += 1 + (k.REDUCTION_FANIN if inc.source_is_neuron else 0)
+        for d in decls:
+            out[:, CAT[d.category]] += d.rows * n * self._bytes(d)
+        if self.reduces:
+            reduce = A.reduce_vertex(_ProjView("", "", "", 0, False, 0, True, 0), self.sparse_backward)
+            vertex_state += self.reduces * reduce.state_bytes
         transfers += self.outgoing
-        out[:, CAT["weights"]] = weights
-        out[:, CAT["gradients"]] = values * e + b * n * (sv + 1) * e
-        out[:, CAT["optimizer"]] = values * e * self.optimizer_copies
-        out[:, CAT["state"]] = b * n * sv * e + b * pad4(n)
-        out[:, CAT["history"]] = t * b * n * e + t * b * pad4(n)
-        out[:, CAT["spike_lists"]] = lists
-        out[:, CAT["reduction"]] = reduction
-        out[:, CAT["vertices"]] = self._instance_state() + transfers * k.EXCHANGE_CODE_BYTES
+        out[:, CAT["vertices"]] += vertex_state
+        out[:, CAT["code"]] += transfers * k.EXCHANGE_CODE_BYTES
         return out
-
-    def _instance_state(self) -> int:
-        r = k.VERTEX_RESERVES
-        total = r["NeuronForward"].state + r["NeuronBackward"].state + r["Optimizer"].state
-        for inc in self.incoming:
-            total += r["RowAccumulate"].state + r["WeightGradient"].state
-            if inc.source_is_neuron:
-                total += r["InputGradientReduce"].state
-        return total
 
     def list_tile_bytes(self, samples: np.ndarray) -> np.ndarray:
         """[len(samples), NCAT] bytes a list tile holding `samples` samples needs."""
@@ -158,10 +209,25 @@ class PopulationMemory:
         out = np.zeros((len(s), NCAT), dtype=np.int64)
         if not self.population.spikes:
             return out
-        out[:, CAT["history"]] = self.timesteps * s * self.list_bytes
+        for d in A.population_tensors(self.view, self.timesteps, self.batch):
+            if d.layout == "list":
+                out[:, CAT[d.category]] += d.rows * s * self._bytes(d)
         if self.population.kind == "neuron":
-            out[:, CAT["spike_lists"]] = s * pad4(self.population.size)
-            out[:, CAT["vertices"]] = k.VERTEX_RESERVES["SpikeListCompact"].state + k.EXCHANGE_CODE_BYTES
+            out[:, CAT["vertices"]] += (s > 0) * A.compact_vertex(self.view).state_bytes
+            out[:, CAT["code"]] += (s > 0) * k.EXCHANGE_CODE_BYTES
+        return out
+
+    def readout_tile_bytes(self) -> np.ndarray:
+        """[NCAT] bytes on the readout's first tile: timestep counter, loss tensors, the loss and tick
+        vertices and the control program's constants. Zero for other populations."""
+        out = np.zeros(NCAT, dtype=np.int64)
+        if self.readout is None:
+            return out
+        decoding, loss_kind, classes = self.readout
+        for d in A.global_tensors(classes, self.batch, decoding):
+            out[CAT[d.category]] += d.rows * self._bytes(d)
+        out[CAT["state"]] += A.CONSTANT_BYTES
+        out[CAT["vertices"]] += A.loss_vertex(decoding, loss_kind).state_bytes + 2 * A.tick_vertex("+1").state_bytes
         return out
 
     def slice_vertex_types(self) -> tuple[str, ...]:
@@ -187,14 +253,22 @@ def vertex_code(vertex_type: str) -> int:
 
 
 def optimizer_copies(optimizer: m.Optimizer) -> int:
+    return len(state_copies(optimizer))
+
+
+def state_copies(optimizer: m.Optimizer) -> tuple[str, ...]:
     if isinstance(optimizer, m.Adam):
-        return 2
-    return 1 if optimizer.momentum > 0 else 0
+        return ("m", "v")
+    return ("buf",) if optimizer.momentum > 0 else ()
 
 
 def batch_per_replica(ir: ModelGraph) -> int:
     s = ir.settings
     return math.ceil(s.batch_size / s.target.replication_factor)
+
+
+def _sparse_backward(pop: Population) -> bool:
+    return pop.kind == "neuron" and pop.spikes and pop.gradient_threshold is not None
 
 
 def population_memory(ir: ModelGraph, pop: Population) -> PopulationMemory:
@@ -213,16 +287,27 @@ def population_memory(ir: ModelGraph, pop: Population) -> PopulationMemory:
             fan_in=fan_in,
             probability=proj.probability if sparse else None,
             bias=proj.bias,
+            delay=proj.delay,
+            grad_slots=(src.capacity if _sparse_backward(src) else src.size) if src.kind == "neuron" else 0,
         ))
     s = ir.settings
+    out = ir.outgoing(pop.id)
+    readout = None
+    if pop.id == s.readout.population:
+        readout = (s.readout.decoding, s.loss.kind, pop.size)
     return PopulationMemory(
         population=pop,
         incoming=tuple(incoming),
-        outgoing=len(ir.outgoing(pop.id)) if pop.kind == "neuron" else 0,
+        outgoing=len(out) if pop.kind == "neuron" else 0,
         batch=batch_per_replica(ir),
         timesteps=s.timesteps,
         element=s.element_bytes,
         optimizer_copies=optimizer_copies(s.optimizer),
+        state_copies=state_copies(s.optimizer),
+        optimizer_family=A.optimizer_family(s.optimizer.kind, getattr(s.optimizer, "momentum", 0.0)),
+        ring_slots=1 + max((p.delay for p in out), default=0),
+        reduces=len(out) if pop.kind == "neuron" else 0,
+        readout=readout,
     )
 
 
@@ -270,11 +355,12 @@ def check_allocation(plan, measured: Mapping[int, int], tolerance: float = 0.05,
                      categories: tuple[str, ...] | None = None) -> AllocationCheck:
     """Compare measured bytes per tile (tile id -> bytes) with the plan's memory model.
 
-    `categories` restricts the prediction to the categories the measurement covers (for
-    example everything but "vertices" when only tensor allocations are counted). A tile
+    `categories` restricts the prediction to the categories the measurement covers; the default
+    is MEASURED_CATEGORIES, what the host runtime's memory report counts (tensors and vertex
+    state; not code, exchange code or the tile reserve). A tile
     the plan uses but the measurement lacks counts as 0 measured bytes; so does the reverse.
     """
-    cats = categories or CATEGORIES
+    cats = categories or MEASURED_CATEGORIES
     unknown = sorted(set(cats) - set(CATEGORIES))
     if unknown:
         raise ValueError(f"unknown memory categories {unknown}; known: {list(CATEGORIES)}")

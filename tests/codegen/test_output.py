@@ -100,8 +100,6 @@ def test_program_calls_only_listed_poplar_functions(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="program.cpp still unrolls ~120 lines per population (23k lines for the "
-                   "193-layer model); it must become table-driven (one row per population/projection)")
 def test_shd_deep_16ipu_program_is_small_and_compiles(tmp_path):
     _, files = compile_spec(ROOT / "examples/shd_deep_16ipu.json")
     lines = len(files["program.cpp"].splitlines())

@@ -59,6 +59,8 @@ def brute_force_tile_bytes(ir, plan) -> np.ndarray:
                 start, stop = pl.neuron_range(j)
                 tile = pl.first_tile + j
                 table[tile] += pm.slice_bytes(np.array([stop - start]))[0]
+                if j == 0:
+                    table[tile] += pm.readout_tile_bytes()  # loss tensors and vertices (readout only)
                 types.setdefault(tile, set()).update(pm.slice_vertex_types())
         for j in range(pl.list_tiles):
             samples = min(pl.samples_per_list_tile, plan.batch_per_replica - j * pl.samples_per_list_tile)

@@ -1,0 +1,261 @@
+"""What one training step allocates, written once: the tensors and the vertices (with their
+fields) of every population and projection.
+
+The lowering (snncc.lower) turns these declarations into the Program that codegen renders;
+the memory model (snncc.partition.memory) sums the same declarations per tile. So the plan's
+bytes per tile and what the generated program allocates cannot drift apart.
+
+Functions here take duck-typed descriptions (snncc.lower.program.PopulationProgram and
+ProjectionProgram, or the memory model's equivalents built from the IR) with the attributes:
+
+- population: id, kind, model, spikes, capacity, sparse_backward, ring_slots, is_readout
+- projection: id, source, target, delay, bias, n_in, input_gradient, grad_slots
+
+Layouts (all tensors flat, one contiguous slice per tile; see snncc/lower/program.py):
+"neuron" rows per neuron on the population's tiles, "list" rows per sample on its list
+tiles, "partials" rows per target tile, "single" rows on the readout's first tile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Layout = Literal["neuron", "list", "partials", "single"]
+DType = Literal["float", "unsigned"]
+
+#: bytes of every element type the program allocates (float32 and uint32)
+ELEMENT_BYTES = 4
+#: vertex state bytes of one field: a scalar edge, a ONE_PTR vector edge and an unsigned
+#: state member are 4 bytes each in the host runtime's (and Poplar's) accounting (docs/runtime.md)
+FIELD_BYTES = 4
+
+#: the bias tensor that goes with each weight-shaped tensor
+BIAS_NAMES = {"w": "b", "dw": "db", "m": "bm", "v": "bv", "buf": "bbuf"}
+
+
+@dataclass(frozen=True)
+class TensorDecl:
+    """One variable: `<element>.<what>` (or a global name), mapped by layout."""
+
+    what: str
+    dtype: DType
+    layout: Layout
+    rows: int  # values per neuron ("neuron"), per sample ("list"), per tile ("partials"), all ("single")
+    category: str  # memory category (snncc.partition.memory.CATEGORIES)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One vertex field and what it is connected to.
+
+    role: whose tensor the edge reads: "self" (the vertex's element), "source"/"target" (of
+    a projection), "in" / "in_source" (incoming projection `index` of a population, or its
+    source), "global" (what is the whole name); "value": a state member set per tile,
+    what in {"n", "lo", "b0", "nb", "+1", "-1"}. slice: "whole" tensor, the vertex tile's
+    "tile" slice, or element "0" (a scalar edge); "none" for values.
+    """
+
+    name: str
+    io: Literal["Input", "Output", "InOut", "state"]
+    elem: Literal["T", "float", "unsigned"]
+    vector: bool
+    role: Literal["self", "source", "target", "in", "in_source", "global", "value"]
+    what: str
+    slice: Literal["whole", "tile", "elem0", "none"]
+    index: int = 0
+    doc: str = ""
+    span: bool = False  # a SPAN vector (pointer and size, 8 bytes of state) instead of ONE_PTR
+
+    @property
+    def state_bytes(self) -> int:
+        return 8 if self.span else FIELD_BYTES
+
+
+@dataclass(frozen=True)
+class VertexDecl:
+    """A vertex kind of one element: instantiated once per tile of `over`."""
+
+    family: str  # Forward, Compact, Backward, WeightGrad, Reduce, Loss, AdamUpdate, SgdUpdate, SgdPlainUpdate, Tick
+    over: Literal["neurons", "source_neurons", "lists", "single"]  # a projection's "neurons" are its target's
+    fields: tuple[Field, ...]
+    generic: bool = False  # a model-independent vertex of snncc_generic.cpp
+
+    @property
+    def state_bytes(self) -> int:
+        return sum(f.state_bytes for f in self.fields)
+
+
+def _t() -> Field:
+    return Field("t", "Input", "unsigned", False, "global", "t", "elem0")
+
+
+def _vec(name, io, elem, role, what, sl="tile", index=0, doc="") -> Field:
+    return Field(name, io, elem, True, role, what, sl, index, doc)
+
+
+def _val(name, what) -> Field:
+    return Field(name, "state", "unsigned", False, "value", what, "none")
+
+
+# --------------------------------------------------------------------------- tensors
+
+
+def population_tensors(p, timesteps: int, batch: int) -> tuple[TensorDecl, ...]:
+    out: list[TensorDecl] = []
+    if p.spikes:  # spike-id lists [sample][timestep][entry] on the list tiles
+        out += [TensorDecl("ids", "unsigned", "list", timesteps * p.capacity, "history"),
+                TensorDecl("counts", "unsigned", "list", timesteps * 2, "history"),
+                TensorDecl("overflow", "unsigned", "list", timesteps, "history")]
+    if p.kind != "neuron":
+        return tuple(out)
+    out.append(TensorDecl("mem", "float", "neuron", (timesteps + 1) * batch, "history"))
+    if p.model == "cuba_lif":
+        out.append(TensorDecl("syn", "float", "neuron", (timesteps + 1) * batch, "history"))
+        out.append(TensorDecl("carrySyn", "float", "neuron", batch, "gradients"))
+    out += [TensorDecl("dS", "float", "neuron", p.ring_slots * batch, "gradients"),
+            TensorDecl("carryU", "float", "neuron", batch, "gradients"),
+            TensorDecl("dI", "float", "neuron", batch, "gradients")]
+    return tuple(out)
+
+
+def projection_tensors(pr, batch: int, state_copies: tuple[str, ...]) -> tuple[TensorDecl, ...]:
+    """Weights and their gradients and optimizer state on the target's tiles, [in][n]."""
+    out: list[TensorDecl] = []
+    for what in ("w", "dw") + tuple(state_copies):
+        cat = {"w": "weights", "dw": "gradients"}.get(what, "optimizer")
+        out.append(TensorDecl(what, "float", "neuron", pr.n_in, cat))
+        if pr.bias:
+            out.append(TensorDecl(BIAS_NAMES[what], "float", "neuron", 1, cat))
+    if pr.input_gradient:
+        out.append(TensorDecl("partials", "float", "partials", batch * pr.grad_slots, "reduction"))
+    return tuple(out)
+
+
+def global_tensors(classes: int, batch: int, decoding: str) -> tuple[TensorDecl, ...]:
+    """The timestep counter, optimizer scalars, labels and the loss, on the readout's first tile."""
+    out = [TensorDecl("t", "unsigned", "single", 1, "state"),
+           TensorDecl("hyper", "float", "single", 8, "state"),
+           TensorDecl("labels", "unsigned", "single", batch, "state"),
+           TensorDecl("scores", "float", "single", batch * classes, "state"),
+           TensorDecl("loss", "float", "single", batch, "state"),
+           TensorDecl("dScore", "float", "single", batch * classes, "state")]
+    if decoding == "membrane_max":
+        out.append(TensorDecl("tMax", "unsigned", "single", batch * classes, "state"))
+    return tuple(out)
+
+
+#: constants of the control program (first and last timestep), on the readout's first tile
+CONSTANT_BYTES = 2 * ELEMENT_BYTES
+
+
+# --------------------------------------------------------------------------- vertices
+
+
+def forward_vertex(p, incoming) -> VertexDecl:
+    fields = [_t(), _vec("mem", "InOut", "T", "self", "mem", doc="[(T + 1) B][n]")]
+    if p.model == "cuba_lif":
+        fields.append(_vec("syn", "InOut", "T", "self", "syn", doc="[(T + 1) B][n]"))
+    for k, pr in enumerate(incoming):
+        fields += [_vec(f"ids{k}", "Input", "unsigned", "in_source", "ids", "whole", k, f"{pr.source}: [B][T][C]"),
+                   _vec(f"counts{k}", "Input", "unsigned", "in_source", "counts", "whole", k, "[B][T][2]"),
+                   _vec(f"w{k}", "Input", "T", "in", "w", "tile", k, f"{pr.id}: [{pr.n_in}][n]")]
+        if pr.bias:
+            fields.append(_vec(f"b{k}", "Input", "T", "in", "b", "tile", k, "[n]"))
+    fields.append(_val("n", "n"))
+    return VertexDecl("Forward", "neurons", tuple(fields))
+
+
+def compact_vertex(p) -> VertexDecl:
+    return VertexDecl("Compact", "lists", (
+        _t(), _vec("mem", "Input", "T", "self", "mem", "whole", doc="the whole population, neuron block layout"),
+        _vec("ids", "Output", "unsigned", "self", "ids", doc="[nb][T][C]"),
+        _vec("counts", "Output", "unsigned", "self", "counts", doc="[nb][T][2]"),
+        _vec("overflow", "Output", "unsigned", "self", "overflow", doc="[nb][T]"),
+        _val("b0", "b0"), _val("nb", "nb")))
+
+
+def backward_vertex(p, decoding: str) -> VertexDecl:
+    fields = [_t(), _vec("mem", "Input", "T", "self", "mem", doc="[(T + 1) B][n]"),
+              _vec("dS", "InOut", "T", "self", "dS", doc="[ring B][n]"),
+              _vec("carryU", "InOut", "T", "self", "carryU", doc="[B][n]"),
+              _vec("dI", "InOut", "T", "self", "dI", doc="[B][n]")]
+    if p.model == "cuba_lif":
+        fields.append(_vec("carrySyn", "InOut", "T", "self", "carrySyn", doc="[B][n]"))
+    if p.sparse_backward:
+        fields += [_vec("ids", "Input", "unsigned", "self", "ids", "whole", doc="own lists [B][T][C]"),
+                   _vec("counts", "Input", "unsigned", "self", "counts", "whole", doc="[B][T][2]")]
+    if p.is_readout:
+        fields.append(_vec("dScore", "Input", "float", "global", "dScore", "whole", doc="[B][classes]"))
+        if decoding == "membrane_max":
+            fields.append(_vec("tMax", "Input", "unsigned", "global", "tMax", "whole", doc="[B][classes]"))
+    fields += [_val("n", "n"), _val("lo", "lo")]
+    return VertexDecl("Backward", "neurons", tuple(fields))
+
+
+def weightgrad_vertex(pr) -> VertexDecl:
+    fields = [_t(), _vec("ids", "Input", "unsigned", "source", "ids", "whole", doc=f"{pr.source}: [B][T][C]"),
+              _vec("counts", "Input", "unsigned", "source", "counts", "whole", doc="[B][T][2]"),
+              _vec("dI", "Input", "T", "target", "dI", doc="[B][n]"),
+              _vec("dw", "InOut", "T", "self", "dw", doc=f"[{pr.n_in}][n]")]
+    if pr.bias:
+        fields.append(_vec("db", "InOut", "T", "self", "db", doc="[n]"))
+    if pr.input_gradient:
+        fields += [_vec("w", "Input", "T", "self", "w", doc=f"[{pr.n_in}][n]"),
+                   _vec("partials", "Output", "T", "self", "partials", doc=f"[B][{pr.grad_slots}]")]
+    fields.append(_val("n", "n"))
+    return VertexDecl("WeightGrad", "neurons", tuple(fields))
+
+
+def reduce_vertex(pr, source_sparse_backward: bool) -> VertexDecl:
+    fields = [_t(), _vec("partials", "Input", "T", "self", "partials", "whole", doc="[target tiles][B][G]")]
+    if source_sparse_backward:
+        fields += [_vec("ids", "Input", "unsigned", "source", "ids", "whole", doc=f"{pr.source}: [B][T][C]"),
+                   _vec("counts", "Input", "unsigned", "source", "counts", "whole", doc="[B][T][2]")]
+    fields += [_vec("dS", "InOut", "T", "source", "dS", doc="[ring B][n]"), _val("n", "n"), _val("lo", "lo")]
+    return VertexDecl("Reduce", "source_neurons", tuple(fields))
+
+
+def optimizer_family(kind: str, momentum: float) -> str:
+    return "AdamUpdate" if kind == "adam" else ("SgdUpdate" if momentum > 0 else "SgdPlainUpdate")
+
+
+def optimizer_vertices(pr, family: str, state_copies: tuple[str, ...]) -> tuple[VertexDecl, ...]:
+    """One update vertex per target tile for the weights, and one for the bias."""
+    out = []
+    for w, g in (("w", "dw"),) + ((("b", "db"),) if pr.bias else ()):
+        fields = [Field("w", "InOut", "T", True, "self", w, "tile", span=True), _vec("g", "Input", "T", "self", g)]
+        fields += [_vec(s, "InOut", "T", "self", s if w == "w" else BIAS_NAMES[s]) for s in state_copies]
+        fields.append(_vec("hyper", "Input", "float", "global", "hyper", "whole"))
+        out.append(VertexDecl(family, "neurons", tuple(fields), generic=True))
+    return tuple(out)
+
+
+def generic_vertices() -> dict[str, VertexDecl]:
+    """Every vertex of snncc_generic.cpp (the host build registers them all), by family."""
+    from types import SimpleNamespace
+    pr = SimpleNamespace(bias=False)
+    out = {f: optimizer_vertices(pr, f, c)[0] for f, c in (("AdamUpdate", ("m", "v")), ("SgdUpdate", ("buf",)),
+                                                             ("SgdPlainUpdate", ()))}
+    out["Tick"] = tick_vertex("+1")
+    return out
+
+
+def loss_vertex(decoding: str, loss_kind: str) -> VertexDecl:
+    fields = [_vec("labels", "Input", "unsigned", "global", "labels", "whole", doc="[B]")]
+    if decoding == "spike_count" or loss_kind == "mse_count":
+        fields += [_vec("ids", "Input", "unsigned", "self", "ids", "whole", doc="readout lists [B][T][C]"),
+                   _vec("counts", "Input", "unsigned", "self", "counts", "whole", doc="[B][T][2]")]
+    if decoding != "spike_count":
+        fields.append(_vec("mem", "Input", "float", "self", "mem", "whole", doc="readout, neuron block layout"))
+    fields += [_vec("scores", "Output", "float", "global", "scores", "whole", doc="[B][classes]"),
+               _vec("loss", "Output", "float", "global", "loss", "whole", doc="[B]"),
+               _vec("dScore", "Output", "float", "global", "dScore", "whole", doc="[B][classes]")]
+    if decoding == "membrane_max":
+        fields.append(_vec("tMax", "Output", "unsigned", "global", "tMax", "whole", doc="[B][classes]"))
+    return VertexDecl("Loss", "single", tuple(fields))
+
+
+def tick_vertex(delta: str) -> VertexDecl:
+    return VertexDecl("Tick", "single", (Field("t", "InOut", "unsigned", False, "global", "t", "elem0"),
+                                         _val("delta", delta)), generic=True)
