@@ -10,16 +10,15 @@ from pathlib import Path
 
 from ..ir import ModelGraph
 from . import tensorfile
-from .verify import initial_weights, make_batch
+from .verify import init_tensors, make_batch
 
 
 def measure_allocation(ir: ModelGraph, binary: Path, workdir: Path) -> dict[int, int]:
     """Run one training step with SNNCC_RUNTIME_REPORT and return {tile: bytes} (tensors and
     vertex state, as docs/runtime.md counts them)."""
     workdir.mkdir(parents=True, exist_ok=True)
-    weights = {k: v.numpy() for k, v in initial_weights(ir).items()}
     x, y = make_batch(ir, 0)
-    tensorfile.write(workdir / "init.bin", weights)
+    tensorfile.write(workdir / "init.bin", init_tensors(ir)[1])
     tensorfile.write(workdir / "batch.bin", {"inputs": x, "labels": y})
     report = workdir / "report.json"
     env = dict(os.environ, SNNCC_RUNTIME_REPORT=str(report))

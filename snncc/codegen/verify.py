@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from ..ir import ModelGraph
+from ..lower import neuron_parameters
 from ..torch.init import initial_weights
 from ..torch.network import build_model
 from ..torch.optim import make_optimizer
@@ -66,6 +67,13 @@ class Report:
         return "\n".join(lines) + "\n"
 
 
+def init_tensors(ir: ModelGraph) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """(weights, INIT file contents): the initial weights and biases (snncc.torch.init, which
+    the reference uses too) and the per-neuron parameters (snncc.lower.neuron_parameters)."""
+    weights = {k: v.numpy() for k, v in initial_weights(ir).items()}
+    return weights, {**weights, **neuron_parameters(ir)}
+
+
 def make_batch(ir: ModelGraph, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Random 0/1 inputs [T, B, inputs] (rate: the synthetic source's spikes per step, else
     0.15) and labels [B], from numpy's default_rng(seed)."""
@@ -106,9 +114,9 @@ def _err(a, b) -> tuple[float, float]:
     return d, (d / s if s > 0 else (0.0 if d == 0 else float("inf")))
 
 
-def run_program(binary: Path, workdir: Path, weights, x, y, steps: int) -> dict[str, np.ndarray]:
+def run_program(binary: Path, workdir: Path, init, x, y, steps: int) -> dict[str, np.ndarray]:
     workdir.mkdir(parents=True, exist_ok=True)
-    tensorfile.write(workdir / "init.bin", weights)
+    tensorfile.write(workdir / "init.bin", init)
     tensorfile.write(workdir / "batch.bin", {"inputs": x, "labels": y})
     proc = subprocess.run([str(binary), str(workdir / "init.bin"), str(workdir / "batch.bin"),
                            str(workdir / "result.bin"), str(steps)], capture_output=True, text=True)
@@ -129,7 +137,8 @@ def compare(ir: ModelGraph, out: dict[str, np.ndarray], ref) -> Report:
         pop = ir.population(pid)
         diff = np.asarray(out[f"spikes.{pid}"]) != s.numpy()
         if diff.any() and pid in fwd.mem:
-            dist = np.abs(fwd.mem[pid].numpy()[diff] - pop.threshold) / max(1.0, abs(pop.threshold))
+            theta = np.broadcast_to(np.asarray(pop.threshold, dtype=np.float64), diff.shape)[diff]
+            dist = np.abs(fwd.mem[pid].numpy()[diff] - theta) / np.maximum(1.0, np.abs(theta))
             near = int((dist <= FLIP_DISTANCE).sum())
             flips.append(f"spike flips in '{pid}': {int(diff.sum())} (first timestep "
                          f"{int(np.argwhere(diff)[0][0])}), {near} of them within {FLIP_DISTANCE:g} of the threshold "
@@ -149,7 +158,7 @@ def compare(ir: ModelGraph, out: dict[str, np.ndarray], ref) -> Report:
 
 
 def verify(ir: ModelGraph, binary: Path, workdir: Path, steps: int = 1, seed: int = 0) -> Report:
-    weights = {k: v.numpy() for k, v in initial_weights(ir).items()}
+    weights, init = init_tensors(ir)
     x, y = make_batch(ir, seed)
-    out = run_program(binary, workdir, weights, x, y, steps)
+    out = run_program(binary, workdir, init, x, y, steps)
     return compare(ir, out, reference(ir, weights, x, y, steps))

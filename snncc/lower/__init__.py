@@ -20,7 +20,7 @@ from .program import (
     ProjectionProgram, Readout, Surrogate, TensorSpec, TileRange, VertexType,
 )
 
-__all__ = ["BIAS_NAMES", "LoweringError", "Program", "lower"]
+__all__ = ["BIAS_NAMES", "LoweringError", "Program", "lower", "neuron_parameters"]
 
 
 class LoweringError(ValueError):
@@ -50,10 +50,6 @@ def lower(ir: ModelGraph, plan: Plan) -> Program:
         if proj.connectivity != "dense":
             raise LoweringError(f"projection '{proj.id}': sparse connectivity is not supported by the code "
                                 "generator yet (use dense)")
-    for pop in ir.populations:
-        if any(isinstance(getattr(pop, a, None), (tuple, list)) for a in ("beta", "alpha", "threshold")):
-            raise LoweringError("per-neuron parameters are not yet supported by the code generator "
-                                f"(population '{pop.id}')")
     placements = {p.population: p for p in plan.placements}
     readout_id = st.readout.population
     pops: list[PopulationProgram] = []
@@ -64,12 +60,8 @@ def lower(ir: ModelGraph, plan: Plan) -> Program:
         if pop.kind == "neuron":
             neuron = Neuron(
                 model=pop.model,
-                beta=f32(min(max(pop.beta, 0.0), 1.0)),
-                alpha=f32(min(max(pop.alpha, 0.0), 1.0)) if pop.model == "cuba_lif" else None,
-                threshold=f32(pop.threshold) if pop.threshold is not None else None,
                 reset=pop.reset if (pop.spikes and pop.reset) else "none",
-                gradient_level=(f32(pop.gradient_threshold * pop.threshold)
-                                if pop.spikes and pop.gradient_threshold is not None else None),
+                sparse_backward=bool(pop.spikes and pop.gradient_threshold is not None),
             )
         pops.append(PopulationProgram(
             id=pop.id, kind=pop.kind, size=pop.size, stage=pl.stage, spikes=pop.spikes,
@@ -122,7 +114,7 @@ def lower(ir: ModelGraph, plan: Plan) -> Program:
 def _tensors(pops, projs, steps: int, batch: int, optimizer: Optimizer) -> tuple[TensorSpec, ...]:
     out: list[TensorSpec] = []
     for p in pops:
-        out += [TensorSpec(f"{p.id}.{d.what}", d.dtype, p.id, d.layout, d.rows)
+        out += [TensorSpec(f"{p.id}.{d.what}", d.dtype, p.id, d.layout, d.rows, d.init)
                 for d in A.population_tensors(p, steps, batch)]
     for pr in projs:
         out += [TensorSpec(f"{pr.id}.{d.what}", d.dtype, pr.target, d.layout, d.rows)
@@ -152,8 +144,9 @@ def _tables(pops, projs, compute_sets, st, optimizer: Optimizer, readout_id: str
             patterns.append(pat)
         return Group(compute_sets.index(cs), vt.name, patterns.index(pat))
 
-    def model(family: str, member: str, decl) -> VertexType:
-        return VertexType(f"snncc_model::{family}_{member}<float>", f"{family}_{member}", "model.cpp", member, decl)
+    def model(key: str, member: str, decl) -> VertexType:
+        # one class per feature combination (key); per-element numbers are vertex state
+        return VertexType(f"snncc_model::{key}<float>", key, "model.cpp", member, decl)
 
     family = A.optimizer_family(optimizer.kind, optimizer.momentum)
     elements: list[Element] = []
@@ -161,29 +154,40 @@ def _tables(pops, projs, compute_sets, st, optimizer: Optimizer, readout_id: str
         groups = []
         if p.kind == "neuron":
             incoming = [next(pr for pr in projs if pr.id == pid) for pid in p.incoming]
-            groups.append(group(f"forward.stage{p.stage}", model("Forward", p.id, A.forward_vertex(p, incoming))))
+            keys = class_keys(p, incoming)
+            groups.append(group(f"forward.stage{p.stage}", model(keys["Forward"], p.id, A.forward_vertex(p, incoming))))
             if p.spikes:
-                groups.append(group(f"compact.stage{p.stage}", model("Compact", p.id, A.compact_vertex(p))))
-            groups.append(group(f"backward.stage{p.stage}", model("Backward", p.id, A.backward_vertex(p, decoding))))
+                groups.append(group(f"compact.stage{p.stage}", model(keys["Compact"], p.id, A.compact_vertex(p))))
+            groups.append(group(f"backward.stage{p.stage}", model(keys["Backward"], p.id,
+                                                                  A.backward_vertex(p, decoding))))
         if p.id == readout_id:
             groups.append(group("loss", VertexType("snncc_model::Loss", "Loss", "model.cpp", "",
                                                    A.loss_vertex(decoding, st.loss.kind))))
+        consts = {"C": p.capacity, "tiles": p.tiles.num_tiles, "q": p.tiles.neurons_per_tile,
+                  "r": p.tiles.remainder, "slots": p.ring_slots}
+        for k, pid in enumerate(p.incoming):
+            pr = next(x for x in projs if x.id == pid)
+            consts.update({f"C{k}": by_id[pr.source].capacity, f"delay{k}": pr.delay})
         elements.append(Element(
             p.id, "population", p.tiles, -1, -1, tuple(index[i] for i in p.incoming),
-            tuple(TensorSpec(f"{p.id}.{d.what}", d.dtype, p.id, d.layout, d.rows)
-                  for d in A.population_tensors(p, steps, batch)), tuple(groups)))
+            tuple(TensorSpec(f"{p.id}.{d.what}", d.dtype, p.id, d.layout, d.rows, d.init)
+                  for d in A.population_tensors(p, steps, batch)), tuple(groups), _values(groups, vtypes, consts)))
     for pr in projs:
         stage = by_id[pr.target].stage
-        groups = [group(f"weightgrad.stage{stage}", model("WeightGrad", pr.id, A.weightgrad_vertex(pr)))]
+        src = by_id[pr.source]
+        keys = class_keys_projection(pr, src)
+        groups = [group(f"weightgrad.stage{stage}", model(keys["WeightGrad"], pr.id, A.weightgrad_vertex(pr)))]
         if pr.input_gradient:
-            groups.append(group(f"reduce.{pr.id}", model("Reduce", pr.id, A.reduce_vertex(
-                pr, by_id[pr.source].sparse_backward))))
+            groups.append(group(f"reduce.{pr.id}", model(keys["Reduce"], pr.id, A.reduce_vertex(
+                pr, src.sparse_backward))))
         for decl in A.optimizer_vertices(pr, family, optimizer.state_copies):
             groups.append(group("update", VertexType(f"snncc::{family}<float>", "", "snncc_generic.cpp", "", decl)))
         elements.append(Element(
             pr.id, "projection", by_id[pr.target].tiles, index[pr.source], index[pr.target], (),
             tuple(TensorSpec(f"{pr.id}.{d.what}", d.dtype, pr.target, d.layout, d.rows)
-                  for d in A.projection_tensors(pr, batch, optimizer.state_copies)), tuple(groups)))
+                  for d in A.projection_tensors(pr, batch, optimizer.state_copies)), tuple(groups),
+            _values(groups, vtypes, {"C": src.capacity, "nin": pr.n_in, "delay": pr.delay, "G": pr.grad_slots,
+                                     "P": by_id[pr.target].tiles.num_tiles, "slots": src.ring_slots})))
     ticks = tuple(group(f"tick.{d}", VertexType("snncc::Tick", "", "snncc_generic.cpp", "", A.tick_vertex(v)))
                   for d, v in (("forward", "+1"), ("backward", "-1")))
     elements.append(Element("", "global", by_id[readout_id].tiles, -1, -1, (),
@@ -193,6 +197,39 @@ def _tables(pops, projs, compute_sets, st, optimizer: Optimizer, readout_id: str
         if all(v.name != name for v in vtypes):
             vtypes.append(VertexType(name, "", "snncc_generic.cpp", "", decl))
     return tuple(vtypes), tuple(patterns), tuple(elements)
+
+
+#: value fields set from the vertex's tile (program.cpp computes them); the others are element constants
+TILE_VALUES = frozenset({"n", "lo", "b0", "nb", "+1", "-1"})
+
+
+def _values(groups, vtypes, consts: dict[str, int]) -> tuple[tuple[str, int], ...]:
+    """The element constants its vertices' value fields name, in order of first use."""
+    out: dict[str, int] = {}
+    for g in groups:
+        vt = next(v for v in vtypes if v.name == g.vertex)
+        for f in vt.fields:
+            if f.role == "value" and f.what not in TILE_VALUES:
+                out.setdefault(f.what, int(consts[f.what]))
+    return tuple(out.items())
+
+
+def class_keys(p, incoming) -> dict[str, str]:
+    """Codelet class names of a neuron population: one class per feature combination that
+    changes the code (model, reset, incoming projections with bias and delay, sparse
+    backward, readout), shared by every population with the same combination."""
+    nr = p.neuron
+    fwd = "".join("_i" + ("b" if pr.bias else "") + ("d" if pr.delay > 0 else "") for pr in incoming)
+    back = ("_s" if p.spikes else "") + ("_g" if p.sparse_backward else "") + ("_readout" if p.is_readout else "")
+    return {"Forward": f"Forward_{nr.model}_{nr.reset}{fwd}", "Compact": "Compact" + ("_g" if p.sparse_backward else ""),
+            "Backward": f"Backward_{nr.model}_{nr.reset}{back}"}
+
+
+def class_keys_projection(pr, src) -> dict[str, str]:
+    d = "_d" if pr.delay > 0 else ""
+    g = "_g" if src.sparse_backward else ""
+    wg = "WeightGrad" + ("_b" if pr.bias else "") + (("_x" + g) if pr.input_gradient else "") + d
+    return {"WeightGrad": wg, "Reduce": f"Reduce{g}{d}"}
 
 
 def _forward(stages, by_id) -> tuple[ComputeSetSpec, ...]:
@@ -219,3 +256,38 @@ def _backward(stages, projs, by_id) -> tuple[ComputeSetSpec, ...]:
                 out.append(ComputeSetSpec(f"reduce.{pr.id}", "Reduce", (pr.id,)))
     out.append(ComputeSetSpec("tick.backward", "Tick", ()))
     return tuple(out)
+
+
+def neuron_parameters(ir: ModelGraph) -> dict[str, np.ndarray]:
+    """The per-neuron parameter tensors of every neuron population, as the INIT file carries
+    them ("<what>.<population>", float32 [size]; what: snncc.partition.allocation.neuron_parameters),
+    with the values snncc.torch computes with: beta and alpha clamped to [0, 1], the threshold,
+    and the gradient level gradient_threshold x threshold (a float32 product for per-neuron
+    thresholds, as torch multiplies a float32 tensor by a Python scalar; a double product
+    rounded once for a scalar threshold, as torch compares a float32 tensor with a Python float)."""
+    out: dict[str, np.ndarray] = {}
+    for pop in ir.populations:
+        if pop.kind != "neuron":
+            continue
+
+        def full(v, clamp: bool) -> np.ndarray:
+            if isinstance(v, tuple):
+                a = np.asarray(v, dtype=np.float32)
+                return np.clip(a, np.float32(0), np.float32(1)) if clamp else a
+            return np.full(pop.size, f32(min(max(v, 0.0), 1.0)) if clamp else f32(v), dtype=np.float32)
+
+        view = type("V", (), {"model": pop.model, "sparse_backward": bool(pop.spikes and pop.gradient_threshold
+                                                                              is not None)})
+        for what in A.neuron_parameters(view):
+            if what == "beta":
+                v = full(pop.beta, True)
+            elif what == "alpha":
+                v = full(pop.alpha, True)
+            elif what == "threshold":
+                v = full(pop.threshold, False)
+            elif isinstance(pop.threshold, tuple):
+                v = np.float32(pop.gradient_threshold) * np.asarray(pop.threshold, dtype=np.float32)
+            else:
+                v = np.full(pop.size, f32(pop.gradient_threshold * pop.threshold), dtype=np.float32)
+            out[f"{what}.{pop.id}"] = v.astype(np.float32)
+    return out

@@ -53,14 +53,13 @@ class TileRange:
 
 @dataclass(frozen=True)
 class Neuron:
-    """Resolved neuron constants of a population (float32 values, as torch uses them)."""
+    """What of a population's neuron model changes the code. Its parameters (beta, alpha,
+    threshold, gradient level; one value per neuron) are tensors written from the INIT file
+    (snncc.lower.neuron_parameters)."""
 
     model: Literal["lif", "cuba_lif", "if", "li"]
-    beta: float
-    alpha: float | None
-    threshold: float | None
     reset: Literal["subtract", "zero", "zero_updated", "none"]
-    gradient_level: float | None  # gradient_threshold x threshold; None: dense backward
+    sparse_backward: bool  # a gradient threshold: the backward touches only listed neurons
 
 
 @dataclass(frozen=True)
@@ -85,7 +84,7 @@ class PopulationProgram:
 
     @property
     def sparse_backward(self) -> bool:
-        return self.neuron is not None and self.neuron.gradient_level is not None
+        return self.neuron is not None and self.neuron.sparse_backward
 
     @property
     def grad_slots(self) -> int:
@@ -116,6 +115,7 @@ class TensorSpec:
     owner: str  # population (or projection for partials) whose tiles hold it
     layout: Layout
     rows: int  # values per neuron ("neuron"), per sample ("list"), per tile ("partials"), all ("single")
+    init: bool = False  # written from the INIT file as "<what>.<owner>" (per-neuron parameters)
 
 
 @dataclass(frozen=True)
@@ -167,10 +167,10 @@ class Optimizer:
 class VertexType:
     """A vertex class with its fields (written once: codelets, registration and program.cpp use it)."""
 
-    name: str  # Poplar's name, e.g. "snncc_model::Forward_h<float>"
+    name: str  # Poplar's name, e.g. "snncc_model::Forward_lif_subtract_ib<float>"
     cls: str  # the class in codelets/model.cpp ("" for generic vertices)
     codelet: str  # "model.cpp" or "snncc_generic.cpp"
-    member: str  # population or projection id ("" for generic vertices)
+    member: str  # the first population or projection that uses it ("" for generic vertices)
     decl: VertexDecl
 
     @property
@@ -208,6 +208,7 @@ class Element:
     incoming: tuple[int, ...]  # element indices of a population's incoming projections
     tensors: tuple[TensorSpec, ...]
     groups: tuple[Group, ...]
+    values: tuple[tuple[str, int], ...] = ()  # constants its vertices' value fields name (C, delay0, ...)
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ class TensorDecl:
     layout: Layout
     rows: int  # values per neuron ("neuron"), per sample ("list"), per tile ("partials"), all ("single")
     category: str  # memory category (snncc.partition.memory.CATEGORIES)
+    init: bool = False  # written from the INIT file ("<what>.<element>", one value per neuron)
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,8 @@ class Field:
     role: whose tensor the edge reads: "self" (the vertex's element), "source"/"target" (of
     a projection), "in" / "in_source" (incoming projection `index` of a population, or its
     source), "global" (what is the whole name); "value": a state member set per tile,
-    what in {"n", "lo", "b0", "nb", "+1", "-1"}. slice: "whole" tensor, the vertex tile's
+    what in {"n", "lo", "b0", "nb", "+1", "-1"} (from the tile) or the name of one of the
+    element's constants (snncc.lower: capacities, delays, tile counts). slice: "whole" tensor, the vertex tile's
     "tile" slice, or element "0" (a scalar edge); "none" for values.
     """
 
@@ -101,6 +103,19 @@ def _val(name, what) -> Field:
 # --------------------------------------------------------------------------- tensors
 
 
+#: per-neuron parameters of a neuron population, by what: tensors of one value per neuron on
+#: its tiles (beta and alpha clamped to [0, 1]; gradient_level = gradient_threshold x threshold)
+def neuron_parameters(p) -> tuple[str, ...]:
+    out = ["beta"]
+    if p.model == "cuba_lif":
+        out.append("alpha")
+    if p.model != "li":
+        out.append("threshold")
+    if p.sparse_backward:
+        out.append("gradient_level")
+    return tuple(out)
+
+
 def population_tensors(p, timesteps: int, batch: int) -> tuple[TensorDecl, ...]:
     out: list[TensorDecl] = []
     if p.spikes:  # spike-id lists [sample][timestep][entry] on the list tiles
@@ -113,6 +128,7 @@ def population_tensors(p, timesteps: int, batch: int) -> tuple[TensorDecl, ...]:
     if p.model == "cuba_lif":
         out.append(TensorDecl("syn", "float", "neuron", (timesteps + 1) * batch, "history"))
         out.append(TensorDecl("carrySyn", "float", "neuron", batch, "gradients"))
+    out += [TensorDecl(what, "float", "neuron", 1, "state", init=True) for what in neuron_parameters(p)]
     out += [TensorDecl("dS", "float", "neuron", p.ring_slots * batch, "gradients"),
             TensorDecl("carryU", "float", "neuron", batch, "gradients"),
             TensorDecl("dI", "float", "neuron", batch, "gradients")]
@@ -152,16 +168,24 @@ CONSTANT_BYTES = 2 * ELEMENT_BYTES
 # --------------------------------------------------------------------------- vertices
 
 
+def _params(p, names, sl="tile") -> list[Field]:
+    """Edges to the population's per-neuron parameter tensors (those it has, of `names`)."""
+    have = neuron_parameters(p)
+    return [_vec(w, "Input", "T", "self", w, sl, doc="[n]" if sl == "tile" else "[N]") for w in names if w in have]
+
+
 def forward_vertex(p, incoming) -> VertexDecl:
     fields = [_t(), _vec("mem", "InOut", "T", "self", "mem", doc="[(T + 1) B][n]")]
     if p.model == "cuba_lif":
         fields.append(_vec("syn", "InOut", "T", "self", "syn", doc="[(T + 1) B][n]"))
+    fields += _params(p, ("beta", "alpha", "threshold"))
     for k, pr in enumerate(incoming):
-        fields += [_vec(f"ids{k}", "Input", "unsigned", "in_source", "ids", "whole", k, f"{pr.source}: [B][T][C]"),
+        fields += [_vec(f"ids{k}", "Input", "unsigned", "in_source", "ids", "whole", k, f"source {k}: [B][T][C{k}]"),
                    _vec(f"counts{k}", "Input", "unsigned", "in_source", "counts", "whole", k, "[B][T][2]"),
-                   _vec(f"w{k}", "Input", "T", "in", "w", "tile", k, f"{pr.id}: [{pr.n_in}][n]")]
+                   _vec(f"w{k}", "Input", "T", "in", "w", "tile", k, "[source size][n]")]
         if pr.bias:
             fields.append(_vec(f"b{k}", "Input", "T", "in", "b", "tile", k, "[n]"))
+        fields += [_val(f"C{k}", f"C{k}"), _val(f"delay{k}", f"delay{k}")]
     fields.append(_val("n", "n"))
     return VertexDecl("Forward", "neurons", tuple(fields))
 
@@ -172,7 +196,8 @@ def compact_vertex(p) -> VertexDecl:
         _vec("ids", "Output", "unsigned", "self", "ids", doc="[nb][T][C]"),
         _vec("counts", "Output", "unsigned", "self", "counts", doc="[nb][T][2]"),
         _vec("overflow", "Output", "unsigned", "self", "overflow", doc="[nb][T]"),
-        _val("b0", "b0"), _val("nb", "nb")))
+        *_params(p, ("threshold", "gradient_level"), "whole"),
+        _val("b0", "b0"), _val("nb", "nb"), _val("C", "C"), _val("tiles", "tiles"), _val("q", "q"), _val("r", "r")))
 
 
 def backward_vertex(p, decoding: str) -> VertexDecl:
@@ -182,6 +207,7 @@ def backward_vertex(p, decoding: str) -> VertexDecl:
               _vec("dI", "InOut", "T", "self", "dI", doc="[B][n]")]
     if p.model == "cuba_lif":
         fields.append(_vec("carrySyn", "InOut", "T", "self", "carrySyn", doc="[B][n]"))
+    fields += _params(p, ("beta", "alpha", "threshold"))
     if p.sparse_backward:
         fields += [_vec("ids", "Input", "unsigned", "self", "ids", "whole", doc="own lists [B][T][C]"),
                    _vec("counts", "Input", "unsigned", "self", "counts", "whole", doc="[B][T][2]")]
@@ -189,30 +215,34 @@ def backward_vertex(p, decoding: str) -> VertexDecl:
         fields.append(_vec("dScore", "Input", "float", "global", "dScore", "whole", doc="[B][classes]"))
         if decoding == "membrane_max":
             fields.append(_vec("tMax", "Input", "unsigned", "global", "tMax", "whole", doc="[B][classes]"))
-    fields += [_val("n", "n"), _val("lo", "lo")]
+    fields += [_val("n", "n"), _val("lo", "lo"), _val("slots", "slots")]
+    if p.sparse_backward:
+        fields.append(_val("C", "C"))
     return VertexDecl("Backward", "neurons", tuple(fields))
 
 
 def weightgrad_vertex(pr) -> VertexDecl:
-    fields = [_t(), _vec("ids", "Input", "unsigned", "source", "ids", "whole", doc=f"{pr.source}: [B][T][C]"),
+    fields = [_t(), _vec("ids", "Input", "unsigned", "source", "ids", "whole", doc="source: [B][T][C]"),
               _vec("counts", "Input", "unsigned", "source", "counts", "whole", doc="[B][T][2]"),
               _vec("dI", "Input", "T", "target", "dI", doc="[B][n]"),
-              _vec("dw", "InOut", "T", "self", "dw", doc=f"[{pr.n_in}][n]")]
+              _vec("dw", "InOut", "T", "self", "dw", doc="[nin][n]")]
     if pr.bias:
         fields.append(_vec("db", "InOut", "T", "self", "db", doc="[n]"))
     if pr.input_gradient:
-        fields += [_vec("w", "Input", "T", "self", "w", doc=f"[{pr.n_in}][n]"),
-                   _vec("partials", "Output", "T", "self", "partials", doc=f"[B][{pr.grad_slots}]")]
-    fields.append(_val("n", "n"))
+        fields += [_vec("w", "Input", "T", "self", "w", doc="[nin][n]"),
+                   _vec("partials", "Output", "T", "self", "partials", doc="[B][G]"), _val("G", "G")]
+    fields += [_val("n", "n"), _val("C", "C"), _val("nin", "nin"), _val("delay", "delay")]
     return VertexDecl("WeightGrad", "neurons", tuple(fields))
 
 
 def reduce_vertex(pr, source_sparse_backward: bool) -> VertexDecl:
     fields = [_t(), _vec("partials", "Input", "T", "self", "partials", "whole", doc="[target tiles][B][G]")]
     if source_sparse_backward:
-        fields += [_vec("ids", "Input", "unsigned", "source", "ids", "whole", doc=f"{pr.source}: [B][T][C]"),
-                   _vec("counts", "Input", "unsigned", "source", "counts", "whole", doc="[B][T][2]")]
-    fields += [_vec("dS", "InOut", "T", "source", "dS", doc="[ring B][n]"), _val("n", "n"), _val("lo", "lo")]
+        fields += [_vec("ids", "Input", "unsigned", "source", "ids", "whole", doc="source: [B][T][C]"),
+                   _vec("counts", "Input", "unsigned", "source", "counts", "whole", doc="[B][T][2]"),
+                   _val("C", "C")]
+    fields += [_vec("dS", "InOut", "T", "source", "dS", doc="[ring B][n]"), _val("n", "n"), _val("lo", "lo"),
+               _val("P", "P"), _val("G", "G"), _val("delay", "delay"), _val("slots", "slots")]
     return VertexDecl("Reduce", "source_neurons", tuple(fields))
 
 

@@ -85,3 +85,37 @@ def test_verify_command_exit_status(tmp_path, capsys):
     assert main(["verify", str(path)]) == 0
     out = capsys.readouterr().out
     assert "gradient  weight.x_to_h" in out and "tolerance: relative 0.0001" in out
+
+
+def test_per_neuron_parameters_and_given_weights(verify_spec, tmp_path):
+    """beta, alpha and threshold arrays (one value per neuron, from the arrays file) and a
+    given initial weight matrix reach the program as tensors; a gradient threshold makes the
+    gradient level per neuron too; cuba_lif and a zero reset; SGD over 2 steps."""
+    import numpy as np
+    rng = np.random.default_rng(5)
+    np.savez(tmp_path / "params.npz", **{
+        "h.beta": rng.uniform(0.5, 1.0, 10), "h.threshold": rng.uniform(0.5, 1.5, 10),
+        "c.beta": rng.uniform(0.6, 0.95, 7), "c.alpha": rng.uniform(0.2, 0.8, 7),
+        "c.threshold": rng.uniform(0.7, 1.3, 7), "out.beta": rng.uniform(0.7, 0.95, 3),
+        "a.weight": rng.normal(0.0, 0.8, (12, 10))})
+    spec = small_spec(
+        "per_neuron",
+        hidden=[{"kind": "neuron", "id": "h", "size": 10,
+                 "neuron": {"model": "lif", "beta": {"array": "h.beta"}, "threshold": {"array": "h.threshold"},
+                            "reset": "zero"},
+                 "sparsity": {"max_spikes": 4, "gradient_threshold": 0.6, "overflow": "drop"}},
+                {"kind": "neuron", "id": "c", "size": 7,
+                 "neuron": {"model": "cuba_lif", "beta": {"array": "c.beta"}, "alpha": {"array": "c.alpha"},
+                            "threshold": {"array": "c.threshold"}}}],
+        readout={"kind": "neuron", "id": "out", "size": 3, "neuron": {"model": "li", "beta": {"array": "out.beta"}}},
+        projections=[{"id": "a", "source": "x", "target": "h", "initial_weights": {"array": "a.weight"}},
+                     {"id": "b", "source": "h", "target": "c", "delay": 1, "weight_init": {"scale": 3.0}},
+                     {"id": "o", "source": "c", "target": "out", "weight_init": {"scale": 2.0}}],
+        decoding="membrane_sum", optimizer={"kind": "sgd", "lr": 0.05})
+    spec["arrays"] = "params.npz"
+    report, ir = verify_spec(spec, steps=2)
+    _assert_ok(report)
+    assert isinstance(ir.population("h").threshold, tuple) and isinstance(ir.population("c").alpha, tuple)
+    out = __import__("snncc.codegen.tensorfile", fromlist=["read"]).read(tmp_path / "run" / "result.bin")
+    assert 0 < out["spikes.h"].sum() < out["spikes.h"].size and out["spikes.c"].sum() > 0
+    assert out["grad_mask.h"].sum() > out["spikes.h"].sum()  # gradient ids listed beyond the spikes

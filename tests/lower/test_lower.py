@@ -45,13 +45,24 @@ def test_one_forward_superstep_per_stage():
                                               "backward.stage0", "weightgrad.stage0", "tick.backward"]
 
 
-def test_li_readout_has_no_list_and_float_constants_are_float32():
-    _, prog = _program("cuba")
+def test_li_readout_has_no_list_and_neuron_parameters_are_tensors():
+    ir, prog = _program("cuba")
     ro = prog.population("readout")
     assert not ro.spikes and not any(t.name.startswith("readout.ids") for t in prog.tensors)
-    hidden = prog.population("hidden").neuron
+    names = {t.name for t in prog.tensors if t.init}
+    assert {"hidden.beta", "hidden.alpha", "hidden.threshold", "readout.beta"} <= names
+    assert "readout.threshold" not in names
     import numpy as np
-    assert hidden.beta == float(np.float32(hidden.beta)) and hidden.alpha is not None
+    from snncc.lower import neuron_parameters
+    params = neuron_parameters(ir)
+    assert params["beta.hidden"].dtype == np.float32 and params["beta.hidden"].shape == (ir.population("hidden").size,)
+    assert set(params) == {f"{t.name.split('.')[1]}.{t.owner}" for t in prog.tensors if t.init}
+
+
+def test_codelet_classes_are_per_feature_combination_not_per_population():
+    _, prog = _program("shd_deep_16ipu")
+    model = [v for v in prog.vertex_types if v.codelet == "model.cpp"]
+    assert len(prog.neuron_populations) > 100 and len(model) < 12
 
 
 def test_unsupported_is_one_line(tmp_path):

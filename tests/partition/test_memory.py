@@ -37,13 +37,14 @@ def test_dense_slice_bytes_by_hand():
         "weights": 10 * 4 * 4 + 4 * 4,  # 10 x 4 weights + 4 biases
         "gradients": (40 + 4) * 4 + 3 * 2 * 4 * 4,  # accumulators + dS ring (1 slot), carried dL/dU, dL/dI
         "optimizer": 2 * 44 * 4,  # Adam's two moments
-        "state": 0,
+        "state": 2 * 4 * 4,  # per-neuron beta and threshold
         "history": 6 * 2 * 4 * 4,  # membranes of T + 1 rows (row 0: the initial state) x batch
         "spike_lists": 0,  # vertices read the source's lists where they are (no receive buffer)
         "reduction": 0,  # the input gets no gradient; hid's partials live on out's tiles
-        # field states (4 B each, the optimizer's SPAN w 8 B): Forward 7, Backward 7, WeightGrad 7,
-        # Adam for weights and for biases 2 x (8 + 4 x 4), Reduce of p2 5
-        "vertices": 7 * 4 + 7 * 4 + 7 * 4 + 2 * 24 + 5 * 4,
+        # field states (4 B each, the optimizer's SPAN w 8 B): Forward 7 + beta, threshold, C0, delay0;
+        # Backward 7 + beta, threshold, slots; WeightGrad 7 + C, nin, delay;
+        # Adam for weights and for biases 2 x (8 + 4 x 4), Reduce of p2 5 + P, G, delay, slots
+        "vertices": 11 * 4 + 10 * 4 + 10 * 4 + 2 * 24 + 9 * 4,
         "code": 2 * 64,  # exchange code of 2 transfers (an estimate, not measured by the runtime)
     }
 
@@ -53,7 +54,7 @@ def test_list_tile_bytes_by_hand():
     pm = population_memory(ir, ir.population("hid"))
     got = by_category(pm.list_tile_bytes(np.array([2]))[0])
     assert got["history"] == 5 * 2 * (2 * 4 + 8 + 4)  # 2 samples' lists, counts, overflow for 5 timesteps
-    assert got["vertices"] == 7 * 4  # the Compact vertex's fields
+    assert got["vertices"] == 12 * 4  # the Compact vertex's fields (threshold edge, C, tiles, q, r included)
     inp = population_memory(ir, ir.population("inp"))
     got = by_category(inp.list_tile_bytes(np.array([1]))[0])
     assert got["history"] == 5 * (3 * 4 + 8 + 4) and got["vertices"] == 0  # streamed in, no compaction
