@@ -1,7 +1,7 @@
 """A spiking layer with streams, Repeat and three compute sets, against numpy.
 
 Checks values (sparse row sums, leaky integration, spike lists), identical
-results for 1, 2 and 3 threads, and the runtime's report: memory per tile per
+results for 1, 2, 3 and 4 threads, and the runtime's report: memory per tile per
 tensor and exchange bytes per compute set, computed independently here.
 """
 
@@ -44,7 +44,7 @@ def reference(w, ids, counts):
     return np.array(spikes), v, lists
 
 
-def run(run_program, codelets, tmp_path, seed, threads, report=None):
+def run(run_program, codelets, tmp_path, seed, threads, report=None, env=None):
     w, ids, counts = make_inputs(seed)
     inp = tmp_path / f"in{seed}.bin"
     with open(inp, "wb") as f:
@@ -53,8 +53,8 @@ def run(run_program, codelets, tmp_path, seed, threads, report=None):
         w.tofile(f)
         ids.tofile(f)
         counts.tofile(f)
-    out = tmp_path / f"out{seed}-{threads}.bin"
-    env = {"SNNCC_RUNTIME_REPORT": str(report)} if report else None
+    out = tmp_path / f"out{seed}-{threads}-{len(env or ())}.bin"
+    env = {**(env or {}), **({"SNNCC_RUNTIME_REPORT": str(report)} if report else {})}
     r = run_program("snn_program", inp, out, codelets, threads=threads, env=env)
     assert r.returncode == 0, r.stdout + r.stderr
     raw = out.read_bytes()
@@ -80,9 +80,13 @@ def test_values_match_numpy(run_program, codelets, tmp_path, seed):
             assert list(out_ids[t, tile * per : tile * per + n]) == list(ref_lists[t][tile])
 
 
-def test_identical_for_any_thread_count(run_program, codelets, tmp_path):
-    outputs = [run(run_program, codelets, tmp_path, 3, threads=n)[-1] for n in (1, 2, 3)]
-    assert outputs[0] == outputs[1] == outputs[2]
+@pytest.mark.parametrize("min_bytes", [None, "0"])
+def test_identical_for_any_thread_count(run_program, codelets, tmp_path, min_bytes):
+    # min_bytes "0": every compute set with two or more tiles runs on the pool,
+    # however small (by default small ones run on the calling thread).
+    env = {"SNNCC_PARALLEL_MIN_BYTES": min_bytes} if min_bytes else None
+    outputs = [run(run_program, codelets, tmp_path, 3, threads=n, env=env)[-1] for n in (1, 2, 3, 4)]
+    assert outputs[0] == outputs[1] == outputs[2] == outputs[3]
 
 
 def test_report_memory_and_exchange(run_program, codelets, tmp_path):

@@ -16,6 +16,11 @@ namespace snncc {
 namespace host {
 namespace {
 
+/// A compute set whose edges connect fewer bytes than this runs on the
+/// calling thread: waking workers would cost more than the work (override:
+/// SNNCC_PARALLEL_MIN_BYTES, for measurements).
+constexpr std::uint64_t kParallelEdgeBytes = 16384;
+
 /// 64-byte aligned, zeroed storage (a cache line: tiles written by different
 /// threads never share one through the start of a buffer).
 class Buffer {
@@ -67,6 +72,13 @@ struct CSPlan {
   std::vector<TileWork> tiles;
   std::size_t numVertices = 0;
   std::uint64_t exchangeBytes = 0;
+  /// Bytes of tensor elements connected to the vertices' edges: the measure
+  /// of work that decides whether the compute set runs on the thread pool.
+  std::uint64_t edgeBytes = 0;
+  /// Run on all threads (else on the calling thread only): at least two tiles
+  /// and edgeBytes >= kParallelEdgeBytes. Depends on the graph only; results
+  /// are the same either way.
+  bool parallel = false;
   std::uint64_t executions = 0;
 };
 
@@ -137,6 +149,7 @@ struct EngineState {
   std::vector<unsigned char> scratch;
   std::unique_ptr<ThreadPool> pool;
   unsigned numThreads = 1;
+  std::uint64_t parallelEdgeBytes = kParallelEdgeBytes;
   bool loaded = false;
   snncc::runtime::Report memory;
   std::uint64_t copyExchangeBytes = 0, streamIn = 0, streamOut = 0;
@@ -388,7 +401,7 @@ void EngineState::runComputeSet(CSPlan &cs) {
   std::size_t errTile = ~std::size_t(0);
   std::string errText;
   std::exception_ptr errPtr;
-  const std::function<void(std::size_t)> work = [&](std::size_t i) {
+  auto work = [&](std::size_t i) {
     TileWork &tw = cs.tiles[i];
     try {
       for (const Staged &s : tw.staged)
@@ -424,7 +437,10 @@ void EngineState::runComputeSet(CSPlan &cs) {
       }
     }
   };
-  pool->parallelFor(cs.tiles.size(), work);
+  if (cs.parallel)
+    pool->parallelFor(cs.tiles.size(), work);
+  else
+    ThreadPool::serialFor(cs.tiles.size(), work);
   if (errPtr)
     std::rethrow_exception(errPtr);
   if (errTile != ~std::size_t(0))
@@ -581,6 +597,7 @@ void buildComputeSets(EngineState &e, const GraphState &g) {
             writes.push_back(a);
           else
             reads.push_back(a);
+          plan.edgeBytes += (r.end - r.begin) * sz;
           for (std::size_t i = r.begin; i < r.end; ++i)
             if (g.vars[r.var].tile[i] != v.tile)
               plan.exchangeBytes += sz;
@@ -630,6 +647,7 @@ void buildComputeSets(EngineState &e, const GraphState &g) {
     checkConflicts(g, c, std::move(writes), reads);
     for (auto &kv : byTile)
       plan.tiles.push_back(std::move(kv.second));
+    plan.parallel = plan.tiles.size() >= 2 && plan.edgeBytes >= e.parallelEdgeBytes;
   }
 }
 
@@ -642,6 +660,8 @@ Engine::Engine(const Graph &graph, ArrayRef<program::Program> progs,
   EngineState &e = *state_;
   const bool allowOOM = checkOptions(options);
   e.numThreads = threadsFrom(options);
+  if (const char *env = std::getenv("SNNCC_PARALLEL_MIN_BYTES"))
+    e.parallelEdgeBytes = std::strtoull(env, nullptr, 10);
   e.target = g.target;
   checkMappings(g);
 

@@ -151,8 +151,13 @@ snncc::runtime::Report memoryModel(const GraphState &g);
 /// Modelled IPU vertex-state bytes of one vertex.
 std::uint64_t vertexStateBytes(const VertexNode &v);
 
-/// Persistent workers with a spin-then-sleep barrier: parallelFor hands out
-/// items [0, n) through an atomic counter and returns when all are done.
+/// Persistent workers for BSP supersteps (see ThreadPool.cpp). parallelFor
+/// splits [0, n) into T fixed contiguous blocks [n*k/T, n*(k+1)/T); thread k
+/// (the caller is thread 0) runs block k, except that the caller, once done
+/// with its own, also runs the blocks whose thread has not started yet (a
+/// descheduled worker). It allocates nothing.
+/// Waiting is adaptive: a bounded spin with a pause instruction, a few
+/// yields, then blocking (a futex on Linux, else a condition variable).
 class ThreadPool {
 public:
   explicit ThreadPool(unsigned numThreads);
@@ -160,22 +165,51 @@ public:
   ThreadPool(const ThreadPool &) = delete;
   ThreadPool &operator=(const ThreadPool &) = delete;
   unsigned size() const { return unsigned(workers_.size()) + 1; }
-  /// Runs fn(i) for every i in [0, n), on all threads including the caller.
-  void parallelFor(std::size_t n, const std::function<void(std::size_t)> &fn);
+  /// Runs fn(i) for every i in [0, n), on all threads including the caller;
+  /// returns when all are done. fn must not throw.
+  template <class F> void parallelFor(std::size_t n, F &fn) {
+    run(n, [](void *c, std::size_t i) { (*static_cast<F *>(c))(i); }, &fn);
+  }
+  /// Runs fn(i) for every i in [0, n) on the calling thread only.
+  template <class F> static void serialFor(std::size_t n, F &fn) {
+    for (std::size_t i = 0; i < n; ++i)
+      fn(i);
+  }
+  /// The same with a plain function and context.
+  void run(std::size_t n, void (*fn)(void *, std::size_t), void *ctx);
+
+  /// A 32-bit word that threads wait on until it differs from a value.
+  struct alignas(64) Word {
+    std::atomic<std::uint32_t> value{0};
+    std::atomic<std::uint32_t> sleepers{0};
+  };
 
 private:
-  void workerLoop();
-  void drain();
+  void workerLoop(unsigned k);
+  void runBlock(unsigned k);
+  /// Claims block k of superstep gen; true for exactly one thread.
+  bool claim(unsigned k, std::uint32_t gen) {
+    std::uint32_t expected = gen - 1;
+    return claims_[k].value.compare_exchange_strong(expected, gen);
+  }
+  void finishBlock();
+  /// Waits until w.value != old: spin (adaptive bound), yield, block.
+  void waitWhile(Word &w, std::uint32_t old, std::int64_t &spinNs);
+  void wake(Word &w);
   std::vector<std::thread> workers_;
+  Word generation_; ///< bumped once per parallelFor (and at shutdown)
+  Word pending_;    ///< workers not done with the current parallelFor
+  // Written by the caller before generation_ is bumped; read by workers after.
+  void (*fn_)(void *, std::size_t) = nullptr;
+  void *ctx_ = nullptr;
+  std::size_t total_ = 0;
+  bool stop_ = false;
+  bool steal_ = true; ///< SNNCC_POOL_STEAL=0: no stealing (measurements)
+  std::unique_ptr<Word[]> claims_; ///< per block: the last superstep that claimed it
+  std::int64_t callerSpinNs_;
+  // Portable fallback for blocking (unused with futexes).
   std::mutex mutex_;
   std::condition_variable cv_;
-  std::atomic<std::uint64_t> generation_{0};
-  std::atomic<std::size_t> next_{0};
-  std::atomic<unsigned> pending_{0};
-  std::atomic<unsigned> sleepers_{0};
-  std::atomic<bool> stop_{false};
-  std::size_t total_ = 0;
-  const std::function<void(std::size_t)> *fn_ = nullptr;
 };
 
 } // namespace host
