@@ -59,7 +59,7 @@ def snntorch_step(sizes) -> Callable:
         opt.zero_grad()
         loss.backward()
         opt.step()
-        return float(loss)
+        return loss.item()
 
     return step
 
@@ -81,7 +81,7 @@ def spikingjelly_step(sizes) -> Callable:
         opt.zero_grad()
         loss.backward()
         opt.step()
-        return float(loss)
+        return loss.item()
 
     return step
 
@@ -106,7 +106,7 @@ def norse_step(sizes) -> Callable:
         opt.zero_grad()
         loss.backward()
         opt.step()
-        return float(loss)
+        return loss.item()
 
     return step
 
@@ -132,7 +132,7 @@ def snncc_torch_step(sizes, steps, batch, spikes_per_step) -> Callable:
 
     def step(x, y):
         _, loss = train_step(model, opt, x, y)
-        return float(loss)
+        return loss.item()
 
     return step
 
