@@ -17,3 +17,28 @@ settings.load_profile("ci" if os.environ.get("CI") else "dev")
 @pytest.fixture
 def root() -> Path:
     return ROOT
+
+
+@pytest.fixture
+def snntorch_layer_spikes():
+    """A function: spikes [T, B, N] of every spiking layer of an snnTorch nn.Sequential built with
+    init_hidden=True, in layer order, for inputs x [T, B, inputs] (the oracle of the NIR tests)."""
+    import torch
+
+    snn = pytest.importorskip("snntorch")
+    from snntorch import utils as snn_utils
+
+    def run(net, x):
+        snn_utils.reset(net)
+        layers = [m for m in net if isinstance(m, snn.SpikingNeuron)]
+        rec = {id(m): [] for m in layers}
+        hooks = [m.register_forward_hook(
+            lambda mod, inp, out: rec[id(mod)].append(out[0] if isinstance(out, tuple) else out)) for m in layers]
+        with torch.no_grad():
+            for t in range(x.shape[0]):
+                net(x[t])
+        for h in hooks:
+            h.remove()
+        return [torch.stack(rec[id(m)]) for m in layers]
+
+    return run

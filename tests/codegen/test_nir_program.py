@@ -14,7 +14,6 @@ import torch
 
 snn = pytest.importorskip("snntorch")
 nir = pytest.importorskip("nir")
-from snntorch import utils as snn_utils  # noqa: E402
 from snntorch.export_nir import export_to_nir  # noqa: E402
 
 from snncc.cli import main  # noqa: E402
@@ -26,23 +25,8 @@ from snncc.runtime.build import default_cache_root  # noqa: E402
 T, B = 40, 4
 
 
-def _run_snntorch(net, x):
-    """Spikes of every spiking layer [T, B, N], in layer order."""
-    snn_utils.reset(net)
-    layers = [m for m in net if isinstance(m, snn.SpikingNeuron)]
-    rec = {id(m): [] for m in layers}
-    hooks = [m.register_forward_hook(lambda mod, inp, out: rec[id(mod)].append(out[0] if isinstance(out, tuple) else out))
-             for m in layers]
-    with torch.no_grad():
-        for t in range(T):
-            net(x[t])
-    for h in hooks:
-        h.remove()
-    return [torch.stack(rec[id(m)]).numpy() for m in layers]
-
-
 @pytest.mark.slow
-def test_snntorch_network_runs_spike_for_spike_in_the_generated_program(tmp_path, capsys):
+def test_snntorch_network_runs_spike_for_spike_in_the_generated_program(tmp_path, capsys, snntorch_layer_spikes):
     torch.manual_seed(0)
     n_in, n_h, n_r, n_o = 12, 10, 8, 5
     net = torch.nn.Sequential(
@@ -74,7 +58,7 @@ def test_snntorch_network_runs_spike_for_spike_in_the_generated_program(tmp_path
     binary = build(write_build_dir(files, tmp_path / "b"), "host", cache_root=default_cache_root())
 
     x = (torch.rand(T, B, n_in) < 0.3).float()
-    theirs = _run_snntorch(net, x)
+    theirs = [spk.numpy() for spk in snntorch_layer_spikes(net, x)]
     # one training step: the forward outputs are those of the initial (imported) weights
     result = run_program(binary, tmp_path / "run", init_tensors(ir)[1], x.numpy().astype(np.uint8),
                          np.zeros(B, dtype=np.uint32), 1)

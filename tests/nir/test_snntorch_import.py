@@ -9,25 +9,9 @@ import torch
 
 snn = pytest.importorskip("snntorch")
 pytest.importorskip("nir")
-from snntorch import utils as snn_utils  # noqa: E402
 from snntorch.export_nir import export_to_nir  # noqa: E402
 
 T, B = 40, 4
-
-
-def _run_snntorch(net, x):
-    """Spikes of every spiking layer [T, B, N], in layer order."""
-    snn_utils.reset(net)
-    layers = [m for m in net if isinstance(m, snn.SpikingNeuron)]
-    rec = {id(m): [] for m in layers}
-    hooks = [m.register_forward_hook(lambda mod, inp, out: rec[id(mod)].append(out[0] if isinstance(out, tuple) else out))
-             for m in layers]
-    with torch.no_grad():
-        for t in range(T):
-            net(x[t])
-    for h in hooks:
-        h.remove()
-    return [torch.stack(rec[id(m)]) for m in layers]
 
 
 def _scaled(net, gain):
@@ -50,7 +34,7 @@ def _compare(theirs, ours, ir):
         assert 0 < spk.sum() < spk.numel()  # every layer spikes, none saturates
 
 
-def test_leaky_rleaky_synaptic_with_per_neuron_parameters(import_nir, snncc_spikes):
+def test_leaky_rleaky_synaptic_with_per_neuron_parameters(import_nir, snncc_spikes, snntorch_layer_spikes):
     torch.manual_seed(0)
     n_in, n_h, n_r, n_o = 12, 10, 8, 5
     net = _scaled(torch.nn.Sequential(
@@ -71,11 +55,11 @@ def test_leaky_rleaky_synaptic_with_per_neuron_parameters(import_nir, snncc_spik
     self_loop = [p for p in ir.projections if p.source == p.target]
     assert len(self_loop) == 1 and self_loop[0].delay == 1 and self_loop[0].source == rec.id
     x = (torch.rand(T, B, n_in) < 0.3).float()
-    _compare(_run_snntorch(net, x), snncc_spikes(model, x), ir)
+    _compare(snntorch_layer_spikes(net, x), snncc_spikes(model, x), ir)
 
 
 @pytest.mark.parametrize("mechanism,option", [("subtract", []), ("zero", ["--reset", "zero"])])
-def test_leaky_reset_mechanisms(import_nir, snncc_spikes, mechanism, option):
+def test_leaky_reset_mechanisms(import_nir, snncc_spikes, snntorch_layer_spikes, mechanism, option):
     torch.manual_seed(1)
     net = _scaled(torch.nn.Sequential(
         torch.nn.Linear(9, 11), snn.Leaky(beta=torch.rand(11) * 0.4 + 0.6, threshold=torch.ones(11) * 0.7,
@@ -86,10 +70,10 @@ def test_leaky_reset_mechanisms(import_nir, snncc_spikes, mechanism, option):
     ir, model, _ = import_nir(export_to_nir(net, torch.zeros(9)), "--timesteps", str(T), *option)
     assert ir.populations[1].threshold == pytest.approx(0.7)  # equal values collapse to one number
     x = (torch.rand(T, B, 9) < 0.3).float()
-    _compare(_run_snntorch(net, x), snncc_spikes(model, x), ir)
+    _compare(snntorch_layer_spikes(net, x), snncc_spikes(model, x), ir)
 
 
-def test_synaptic_zero_reset_is_zero_updated(import_nir, snncc_spikes):
+def test_synaptic_zero_reset_is_zero_updated(import_nir, snncc_spikes, snntorch_layer_spikes):
     """snnTorch's Synaptic(reset_mechanism='zero') zeroes the whole updated membrane: --reset zero_updated."""
     torch.manual_seed(2)
     net = _scaled(torch.nn.Sequential(
@@ -101,4 +85,4 @@ def test_synaptic_zero_reset_is_zero_updated(import_nir, snncc_spikes):
     ), 1.5)
     ir, model, _ = import_nir(export_to_nir(net, torch.zeros(9)), "--timesteps", str(T), "--reset", "zero_updated")
     x = (torch.rand(T, B, 9) < 0.3).float()
-    _compare(_run_snntorch(net, x), snncc_spikes(model, x), ir)
+    _compare(snntorch_layer_spikes(net, x), snncc_spikes(model, x), ir)
