@@ -1,7 +1,8 @@
 """`snncc train FILE`: train a model and write its run directory.
 
-The torch backend (snncc.torch, the reference semantics) is the only one so far; the
-host and poplar backends arrive with the code generator.
+Backends: torch (snncc.torch, the reference semantics; the default for now) and host
+(the generated program on snncc's host runtime, snncc.codegen.hosttrain); poplar is not
+there yet.
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.backend != "torch":
-        raise UserError(f"the {args.backend} backend does not exist yet; use --backend torch")
+    if args.backend == "poplar":
+        raise UserError("the poplar backend does not exist yet; use --backend host or torch")
     if args.epochs is not None and args.epochs < 1:
         raise UserError(f"--epochs must be at least 1, not {args.epochs}")
     if args.threads is not None and args.threads < 1:
@@ -66,7 +67,15 @@ def run(args: argparse.Namespace) -> int:
     )
     log = (lambda _line: None) if args.quiet else print
     try:
-        summary = train(ir, options, log=log)
+        if args.backend == "host":
+            from ..codegen.hosttrain import HostTrainingError, train_host
+
+            try:
+                summary = train_host(ir, Path(args.file), options, log=log)
+            except HostTrainingError as exc:
+                raise UserError(str(exc)) from None
+        else:
+            summary = train(ir, options, log=log)
     except (TrainingError, DataError) as exc:
         raise UserError(str(exc)) from None
     if summary.rank == 0:

@@ -103,7 +103,8 @@ def test_program_calls_only_listed_poplar_functions(tmp_path):
 def test_shd_deep_16ipu_program_is_small_and_compiles(tmp_path):
     _, files = compile_spec(ROOT / "examples/shd_deep_16ipu.json")
     lines = len(files["program.cpp"].splitlines())
-    assert lines < 1500, lines
+    # the fixed body (graph, verify mode, training over data files) is ~560 lines; the rest is rows
+    assert lines < 1600, lines
     # one codelet class per feature combination, not per population (it was 44,641 lines)
     assert len(files["codelets/model.cpp"].splitlines()) < 1000
     src = tmp_path / "program.cpp"

@@ -95,9 +95,9 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch
 
 def test_cli_errors_are_one_line(tmp_path, capsys):
     path = _spec_file(tmp_path)
-    assert cli.main(["train", str(path), "--backend", "host"]) == 1
+    assert cli.main(["train", str(path), "--backend", "poplar"]) == 1
     err = capsys.readouterr().err.strip()
-    assert err == "snncc train: error: the host backend does not exist yet; use --backend torch"
+    assert err == "snncc train: error: the poplar backend does not exist yet; use --backend host or torch"
     assert cli.main(["train", str(tmp_path / "missing.json")]) == 1
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
 

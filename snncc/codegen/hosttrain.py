@@ -1,0 +1,252 @@
+"""`snncc train --backend host`: compile, build (cached) and run the generated program over
+the spec's data, with the torch backend's run directory (snncc.runs).
+
+The compiler writes the data split and every epoch's batch order (snncc.data: the same
+seeded split and order as the torch backend) into one tensor file (docs/codegen.md,
+"Training from files"); the program streams each batch in, trains, evaluates the test
+split after each epoch, prints one line per batch and writes the weights and optimizer
+state after each epoch, which this module checkpoints.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from ..data import Dataset, batch_order, load_data
+from ..errors import UserError
+from ..ir import ModelGraph
+from ..runs import NonFiniteError, RunDir, check_finite, progress
+from ..runs.plots import plot_curves, plot_raster
+from ..runtime.build import default_cache_root
+from . import tensorfile
+from .pipeline import build
+from .render import render, write_build_dir
+
+#: Checkpoint of the host backend: a tensor file with the program's "dev.<tensor>" device
+#: tensors, "weight.*"/"bias.*", "steps", and "meta.epoch", "meta.wall_s", "meta.model", "meta.program".
+CHECKPOINT_FORMAT = 1
+
+
+class HostTrainingError(RuntimeError):
+    """A run that cannot go on: a one-line message."""
+
+
+def data_tensors(ir: ModelGraph, epochs: int, base_dir: Path) -> tuple[dict[str, np.ndarray], Any]:
+    """The DATA file's tensors: both splits (sample-major 0/1 bytes, uint32 labels) and
+    "order" [epochs, N_train], each epoch's positions in the training split (batch_order)."""
+    s = ir.settings
+    inp = next(p for p in ir.populations if p.kind == "input")
+    split = load_data(s.data, s.timesteps, inp.size, ir.population(s.readout.population).size, base_dir)
+    n = len(split.train)
+    order = np.stack([np.concatenate(batch_order(n, s.batch_size, s.seed, e)) for e in range(1, epochs + 1)])
+    return {
+        "train.inputs": np.ascontiguousarray(split.train.spikes, dtype=np.uint8),
+        "train.labels": split.train.labels.astype(np.uint32),
+        "test.inputs": np.ascontiguousarray(split.test.spikes, dtype=np.uint8),
+        "test.labels": split.test.labels.astype(np.uint32),
+        "order": order.astype(np.uint32),
+    }, split
+
+
+def _checkpoint(epoch_file: Path, name: str, program_hash: str, epoch: int, wall_s: float) -> bytes:
+    t = tensorfile.read(epoch_file)
+    t["meta.epoch"] = np.array([epoch], dtype=np.uint32)
+    t["meta.wall_s"] = np.array([wall_s], dtype=np.float32)
+    t["meta.model"] = np.frombuffer(name.encode(), dtype=np.uint8)
+    t["meta.program"] = np.frombuffer(program_hash.encode(), dtype=np.uint8)
+    t["meta.format"] = np.array([CHECKPOINT_FORMAT], dtype=np.uint32)
+    return tensorfile.dumps(t)
+
+
+def _restore(payload: bytes, name: str, program_hash: str, where: Path) -> tuple[dict[str, np.ndarray], int, int, float]:
+    try:
+        t = tensorfile.loads(payload)
+    except (tensorfile.TensorFileError, ValueError, KeyError) as exc:
+        raise HostTrainingError(f"{where}: not a host-backend checkpoint of model '{name}' ({exc}; "
+                                "a torch-backend checkpoint?)") from None
+    model = bytes(t.get("meta.model", np.zeros(0, np.uint8))).decode(errors="replace")
+    if "meta.format" not in t or int(t["meta.format"][0]) != CHECKPOINT_FORMAT or model != name:
+        raise HostTrainingError(f"{where}: not a host-backend checkpoint of model '{name}' "
+                                "(a torch-backend checkpoint or another model's?)")
+    if bytes(t["meta.program"]).decode() != program_hash:
+        raise HostTrainingError(f"{where}: the checkpoint was written by a different generated program "
+                                "(the model or snncc changed); start a fresh run")
+    dev = {k: v for k, v in t.items() if k.startswith("dev.")}
+    return dev, int(t["meta.epoch"][0]), int(t["steps"][0]), float(t["meta.wall_s"][0])
+
+
+def train_host(ir: ModelGraph, spec_path: Path, options, log: Callable[[str], None] = print):
+    """Train with the generated program on the host runtime; options: snncc.torch.trainer.TrainOptions.
+    Returns a snncc.torch.trainer.TrainSummary."""
+    from ..lower import LoweringError, lower
+    from ..partition import PlanError, make_plan
+    from ..torch.trainer import TrainSummary
+    from .verify import init_tensors
+
+    started = time.perf_counter()
+    s = ir.settings
+    epochs = options.epochs or s.epochs
+    run = RunDir(options.run_dir)
+    run.path.mkdir(parents=True, exist_ok=True)
+    try:
+        plan = make_plan(ir)
+        files = render(lower(ir, plan), plan)
+    except (PlanError, LoweringError) as exc:
+        raise UserError(f"{spec_path}: {exc}") from None
+    program_hash = hashlib.sha256(b"".join(files[k] for k in sorted(files))).hexdigest()
+    src = write_build_dir(files, run.path / "program")
+    binary = build(src, "host", cache_root=default_cache_root())
+
+    data, split = data_tensors(ir, epochs, options.base_dir)
+    work = run.path / "work"
+    work.mkdir(exist_ok=True)
+    tensorfile.write(work / "data.bin", data)
+    _, init = init_tensors(ir)
+    start_epoch, steps_done, wall_before = 1, 0, 0.0
+    if options.resume and (payload := run.load_checkpoint()) is not None:
+        dev, done, steps_done, wall_before = _restore(payload, ir.name, program_hash, run.checkpoint_path)
+        init.update(dev)
+        start_epoch = done + 1
+        run.trim_metrics(done)
+        log(f"resuming {ir.name} after epoch {done} from {run.checkpoint_path}")
+    else:
+        if options.resume:
+            log(f"no checkpoint in {run.path}: starting from epoch 1")
+        run.start_fresh()
+    tensorfile.write(work / "init.bin", init)
+
+    pops: list[str] = []
+    sizes = {p.id: p.size for p in ir.populations}
+    n_train, n_batches = len(split.train), -(-len(split.train) // s.batch_size)
+    wall = wall_before
+    if start_epoch <= epochs:
+        wall = _run_epochs(ir, binary, work, run, options, log, pops, sizes, start_epoch, epochs, steps_done,
+                           wall_before, program_hash, n_train, n_batches)
+    metrics = run.metrics()
+    if options.plots and metrics:
+        plot_curves(metrics, run.path)
+        if (run.path / "work" / "epoch.bin").exists():
+            _plot_sample(ir, tensorfile.read(run.path / "work" / "epoch.bin"), split.test, run.path / "raster.png")
+    return TrainSummary(ir.name, epochs, metrics, run.path, wall_before + time.perf_counter() - started)
+
+
+def _run_epochs(ir, binary, work, run, options, log, pops, sizes, first, last, steps_done, wall, program_hash,
+                n_train, n_batches) -> float:
+    s = ir.settings
+    stderr_path = work / "stderr.txt"
+    with open(stderr_path, "w") as err:
+        proc = subprocess.Popen([str(binary), "--train", str(work / "init.bin"), str(work / "data.bin"), str(work),
+                                 str(first), str(last), str(steps_done)],
+                                stdout=subprocess.PIPE, stderr=err, text=True, bufsize=1)
+    tally: dict[str, Any] = {}
+    bar = None
+    t0 = time.perf_counter()
+    train_s = 0.0
+
+    def fresh(epoch: int):
+        nonlocal bar, t0
+        t0 = time.perf_counter()
+        bar = progress(range(n_batches), desc=f"epoch {epoch}/{last}", total=n_batches, enabled=options.show_progress)
+        return {"train": [0.0, 0, 0, {}, {}], "test": [0.0, 0, 0, {}, {}]}
+
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            f = line.split()
+            if not f:
+                continue
+            if f[0] == "populations":  # the graph is built and loaded: epoch `first` starts
+                pops[:] = f[1:]
+                tally = fresh(first)
+                continue
+            if f[0] in ("batch", "test"):
+                epoch, index, n = int(f[1]), int(f[2]), int(f[3])
+                loss_sum, correct = float(f[4]), int(f[5])
+                k = len(pops)
+                spikes = [int(v) for v in f[6:6 + k]]
+                overflow = [int(v) for v in f[6 + k:6 + 2 * k]]
+                t = tally["train" if f[0] == "batch" else "test"]
+                t[0] += loss_sum
+                t[1] += correct
+                t[2] += n
+                for pid, sp, ov in zip(pops, spikes, overflow):
+                    t[3][pid] = t[3].get(pid, 0) + sp
+                    t[4][pid] = t[4].get(pid, 0) + ov
+                if f[0] == "batch":
+                    try:
+                        check_finite(loss_sum, f"epoch {epoch}, batch {index}")
+                    except NonFiniteError as exc:
+                        proc.kill()
+                        kept = run.checkpoint_epoch()
+                        raise HostTrainingError(f"{exc}; stopped. " + (
+                            f"The last good checkpoint (epoch {kept}) is {run.checkpoint_path}" if kept
+                            else "No epoch finished, so there is no checkpoint")) from None
+                    bar.update(1)
+                    if index % 5 == 1:
+                        bar.set_postfix(loss=f"{loss_sum / n:.4f}", refresh=False)
+                    if index == n_batches:
+                        train_s = time.perf_counter() - t0
+                continue
+            if f[0] == "epoch":
+                epoch = int(f[1])
+                bar.close()
+                tr, te = tally["train"], tally["test"]
+                epoch_s = time.perf_counter() - t0
+                wall += epoch_s
+                row = {
+                    "epoch": epoch,
+                    "train_loss": tr[0] / tr[2],
+                    "train_acc": tr[1] / tr[2],
+                    "test_loss": te[0] / te[2],
+                    "test_acc": te[1] / te[2],
+                    "samples_per_s": tr[2] / max(train_s, 1e-9),
+                    "epoch_s": epoch_s,
+                    "wall_s": wall,
+                    "populations": {
+                        pid: {"spike_rate": tr[3][pid] / (tr[2] * s.timesteps * sizes[pid]), "overflow": int(tr[4][pid])}
+                        for pid in pops
+                    },
+                }
+                run.append_metrics(row)
+                run.save_checkpoint(epoch, _checkpoint(work / "epoch.bin", ir.name, program_hash, epoch, wall))
+                log(f"epoch {epoch}: train loss {row['train_loss']:.4f}, train accuracy {row['train_acc']:.4f}, "
+                    f"test accuracy {row['test_acc']:.4f}, {row['samples_per_s']:.0f} samples/s")
+                if epoch < last:
+                    tally = fresh(epoch + 1)
+        rc = proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if bar is not None:
+            bar.close()
+    if rc != 0:
+        lines = [ln for ln in stderr_path.read_text(errors="replace").splitlines() if ln.strip()]
+        msg = lines[-1] if lines else f"exit status {rc}"
+        raise HostTrainingError(msg[len("error: "):] if msg.startswith("error: ") else msg)
+    return wall
+
+
+def _plot_sample(ir: ModelGraph, weights: dict[str, np.ndarray], data: Dataset, path: Path) -> None:
+    """Spike raster of the first test sample, with the trained weights, through snncc.torch (the same semantics)."""
+    import torch
+
+    from ..torch.network import build_model
+
+    net = build_model(ir)
+    net.set_weights({k: torch.from_numpy(np.array(v)) for k, v in weights.items() if k in net.weights()})
+    x = torch.from_numpy(np.ascontiguousarray(data.spikes[:1].transpose(1, 0, 2))).to(torch.float32)
+    with torch.no_grad():
+        result = net(x)
+    spikes = {pid: sp[:, 0].cpu().numpy() for pid, sp in result.spikes.items()}
+    predicted = int(result.scores.argmax(dim=1)[0])
+    plot_raster(spikes, path, f"test sample {int(data.sample_ids[0])}: label {int(data.labels[0])}, predicted {predicted}")
+
+
+__all__ = ["HostTrainingError", "data_tensors", "train_host"]

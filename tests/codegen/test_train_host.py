@@ -1,0 +1,81 @@
+"""`snncc train --backend host`: the generated program trains over the spec's data and its
+epochs match the torch backend's (issue 6's oracle: first-epoch loss within 1e-3 relative)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from codegen_helpers import small_spec
+from snncc.codegen.hosttrain import HostTrainingError, train_host
+from snncc.ir import spec_to_ir
+from snncc.spec import load_spec
+from snncc.torch.trainer import TrainOptions, train
+
+
+def _spec(tmp_path, name="hosttrain", epochs=2, **kw):
+    spec = small_spec(name, **kw)
+    spec["training"]["epochs"] = epochs
+    spec["data"]["num_samples"] = 60  # 48 training samples: 10 batches of 5, the last one 3 (padding)
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(spec))
+    return path, spec_to_ir(load_spec(path))
+
+
+def _options(run_dir, **kw):
+    return TrainOptions(run_dir=run_dir, show_progress=False, plots=False, **kw)
+
+
+def _same_epochs(host, ref, rel=1e-3):
+    assert [r["epoch"] for r in host] == [r["epoch"] for r in ref]
+    for h, r in zip(host, ref):
+        assert set(h) == set(r)
+        assert set(h["populations"]) == set(r["populations"])
+        for key in ("train_loss", "test_loss"):
+            assert h[key] == pytest.approx(r[key], rel=rel), key
+        for key in ("train_acc", "test_acc"):
+            assert h[key] == r[key], key
+        for pid, pr in r["populations"].items():
+            assert h["populations"][pid]["overflow"] == pr["overflow"]
+            assert h["populations"][pid]["spike_rate"] == pytest.approx(pr["spike_rate"], rel=1e-6)
+
+
+def test_host_epochs_match_torch(tmp_path):
+    path, ir = _spec(tmp_path)
+    ref = train(ir, _options(tmp_path / "torch"), log=lambda _: None).metrics
+    summary = train_host(ir, path, _options(tmp_path / "host"), log=lambda _: None)
+    host = summary.metrics
+    assert len(host) == 2
+    assert host[0]["train_loss"] == pytest.approx(ref[0]["train_loss"], rel=1e-3)  # the acceptance oracle
+    _same_epochs(host, ref)
+    run = tmp_path / "host"
+    assert (run / "checkpoint.bin").is_file() and json.loads((run / "checkpoint.json").read_text()) == {"epoch": 2}
+    lines = (run / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in lines] == [1, 2]
+
+
+def test_host_sgd_mse_matches_torch(tmp_path):
+    path, ir = _spec(tmp_path, "hostsgd", epochs=1, optimizer={"kind": "sgd", "lr": 0.05, "momentum": 0.9},
+                     loss={"kind": "mse_count"})
+    ref = train(ir, _options(tmp_path / "torch"), log=lambda _: None).metrics
+    host = train_host(ir, path, _options(tmp_path / "host"), log=lambda _: None).metrics
+    _same_epochs(host, ref)
+
+
+def test_host_resume_equals_uninterrupted(tmp_path):
+    path, ir = _spec(tmp_path, epochs=3)
+    whole = train_host(ir, path, _options(tmp_path / "whole"), log=lambda _: None).metrics
+    train_host(ir, path, _options(tmp_path / "parts", epochs=1), log=lambda _: None)
+    resumed = train_host(ir, path, _options(tmp_path / "parts", epochs=3, resume=True), log=lambda _: None).metrics
+    assert [r["epoch"] for r in resumed] == [1, 2, 3]
+    for a, b in zip(resumed, whole):
+        for key in ("train_loss", "test_loss", "train_acc", "test_acc", "populations"):
+            assert a[key] == b[key], key
+
+
+def test_torch_checkpoint_is_refused(tmp_path):
+    path, ir = _spec(tmp_path, epochs=1)
+    train(ir, _options(tmp_path / "run"), log=lambda _: None)
+    with pytest.raises(HostTrainingError, match="not a host-backend checkpoint"):
+        train_host(ir, path, _options(tmp_path / "run", resume=True), log=lambda _: None)
