@@ -34,34 +34,51 @@ EXTERNAL_SYNC_CYCLES = 1500
 # --------------------------------------------------------------------------- vertex work
 # Worker instructions; a tile issues one instruction per cycle, round-robin over its
 # workers (ipu.md: 6 workers), so a worker's k instructions take workers x k cycles and a
-# superstep on a tile lasts workers x (the busiest worker's instructions).
+# superstep on a tile lasts workers x (the busiest worker's instructions). Every vertex of
+# the generated program but Loss is a MultiVertex (templates/codelets): its items are dealt
+# round-robin to the workers (Forward: (sample, neuron) pairs; Compact, Backward, Reduce:
+# samples; WeightGrad: target neurons, then (sample, entry) partials). The per-item counts
+# below are read off those loops (loads, address arithmetic, the add, the loop branch);
+# they are *estimates* until the program is profiled on an IPU.
 
 #: Starting a vertex on a tile (supervisor launch, worker start), cycles. *estimate*.
 VERTEX_LAUNCH_CYCLES = 100
-#: Per input spike row: read the id, find the row, loop setup. *estimate*.
-ROW_INSTRUCTIONS = 8
-#: Per weight of a row added into the input current (float32: load + add, paired 64-bit
-#: loads). *estimate*; float16 halves it (two halves per 32-bit operation).
-ACCUMULATE_INSTRUCTIONS = 1.0
-#: Extra per stored weight of a sparse row: its column index. *estimate*.
-SPARSE_INDEX_INSTRUCTIONS = 1.0
-#: Neuron update per neuron and sample: decay, add current, threshold, reset, spike code,
-#: membrane to history. *estimate*.
+#: Forward, per listed input id of a (sample, neuron) item: load the id, the row address,
+#: load the weight, add (rowSum). *estimate*.
+FORWARD_ID_INSTRUCTIONS = 4
+#: Neuron update per neuron and sample: decay, add current, threshold, reset, membrane to
+#: history. *estimate*.
 NEURON_UPDATE_INSTRUCTIONS = 12
-#: Surrogate gradient and carried dL/dU per neuron and sample in the backward pass. *estimate*.
+#: Backward per neuron and sample: carried dL/dU, surrogate, reset recursion. *estimate*.
 SURROGATE_INSTRUCTIONS = 20
-#: List compaction: per spike code scanned, and per list entry written. *estimate*.
-COMPACT_CODE_INSTRUCTIONS = 1
+#: Scanning one entry of a spike-id list (load, range check, branch): the sparse Backward
+#: and the sparse Reduce. *estimate*.
+LIST_SCAN_INSTRUCTIONS = 3
+#: WeightGrad per listed source id, sample and target neuron: load the id, the row address,
+#: load-add-store dw. *estimate*.
+WEIGHTGRAD_ID_INSTRUCTIONS = 4
+#: Partial input gradient: per weight of the dot product w[row] . dI[b] (two loads, a
+#: multiply-add). *estimate*.
+DOT_INSTRUCTIONS = 2
+#: List compaction per sample: per membrane scanned (load it and the threshold, compare,
+#: branch), and per list entry written. *estimate*.
+COMPACT_CODE_INSTRUCTIONS = 4
 COMPACT_ENTRY_INSTRUCTIONS = 2
-#: Adding one element of a partial input gradient in the reduction tree. *estimate*.
+#: Reduce: adding one target tile's partial into the sum. *estimate*.
 REDUCE_INSTRUCTIONS = 1
+#: Loss (a single-worker Vertex): per readout value read (sample, timestep, class), and per
+#: (sample, class) for the softmax / loss and its gradient. *estimates*.
+LOSS_VALUE_INSTRUCTIONS = 2
+LOSS_CLASS_INSTRUCTIONS = 30
 #: Optimizer update per trainable value (Adam: two moments, bias correction, sqrt, divide;
 #: SGD 4, with momentum 6). *estimates*.
 ADAM_INSTRUCTIONS = 12
 SGD_INSTRUCTIONS = 4
 SGD_MOMENTUM_INSTRUCTIONS = 6
 
-#: Fan-in of the tree that sums the partial input-spike gradients of a population's tiles.
+#: Exchange-code transfers the memory model counts per incoming projection from a neuron
+#: population (snncc.partition.memory, category code only). The generated program has no
+#: reduction tree: one Reduce superstep per projection (the cost model follows it).
 REDUCTION_FANIN = 4
 
 # --------------------------------------------------------------------------- memory reserves

@@ -1,114 +1,295 @@
-"""The cost model: predicted cycles of one training step on the target.
+"""The cost model: predicted cycles of one training step of the generated program.
 
-Follows the IR's schedule. Per timestep, forward, for each stage in order:
-  1. update superstep: every tile of the stage's populations receives the id lists of
-     its incoming projections (exchange), sums the weight rows of the listed ids and
-     updates its neurons, writing one spike code per neuron and sample;
-  2. compaction superstep: each list tile receives its samples' spike codes and writes
-     their id lists (spikes, then gradient ids) into the list history.
-Backward, per timestep in reverse, for each stage in reverse:
-  3. neuron backward superstep: the tiles receive the reduced dL/dS of their listed ids
-     and the input lists again, compute the surrogate and carried gradients, the weight
-     gradients of the active rows, and partial input-spike gradients;
-  4. ceil(log_F(tiles)) reduction supersteps (F = REDUCTION_FANIN) sum the partials of
-     the population's tiles.
-Then one optimizer superstep. A superstep lasts: the busiest tile's vertex cycles, plus
-the largest per-tile receive volume over EXCHANGE_BYTES_PER_CYCLE, plus the IPU-Link
-bytes of the projections crossing IPUs over LINK_BYTES_PER_SECOND, plus a sync. Lists are
-fixed-capacity and exchange is static, so the prediction is for full lists (the worst
-case, and exactly what the exchange moves). Host streams of the input spikes and the loss
-are left out (small, and overlapped with the previous step on the IPU).
+The supersteps are the generated program's compute sets, in its order: the sequence comes
+from snncc.lower's own builders (`_forward`, `_backward`: the same functions the lowering
+uses), so the two cannot drift (docs/codegen.md):
+
+  forward, Repeat(T): per stage `forward.stageK` (Forward on its populations' tiles) and,
+  if it has spiking populations, `compact.stageK` (Compact on their list tiles); then
+  `tick.forward`. Then `loss` (one Loss vertex on the readout's first tile).
+  backward, Repeat(T), stages reversed: `backward.stageK`, `weightgrad.stageK` (one
+  WeightGrad per incoming projection on the target's tiles) and one `reduce.<projection>`
+  per projection from a neuron population (Reduce on the source's tiles); then
+  `tick.backward`. Then `update` (the optimizer vertices, weights and bias, per target tile).
+
+Per superstep: the busiest tile's vertex cycles (per vertex kind a cycle estimate from the
+listed input ids, the neurons on the tile and the workers, below), plus the largest
+per-tile exchange volume over EXCHANGE_BYTES_PER_CYCLE (plus a setup), plus the IPU-Link
+bytes over LINK_BYTES_PER_SECOND, plus one sync. The exchange volume of a tile is counted
+as the host runtime counts it (docs/runtime.md): every element connected to a field of one
+of its vertices that lives on another tile. The fields come from the vertex declarations
+of snncc.partition.allocation (the same the lowering instantiates): a "tile" slice is
+local by construction, "whole" connects the whole tensor (minus the tile's own share),
+"elem0" one element. So the Forward vertices, which read whole source list histories
+[B][T][C], receive the whole history every timestep (docs/codegen.md, Limits). IPU-Link
+bytes: each remote tensor crosses once per receiving IPU and superstep (an assumption:
+the exchange delivers it to that IPU's tiles from one transfer). Lists are fixed-capacity
+and counted full (the worst case). Host streams are left out.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from types import SimpleNamespace
 
 import numpy as np
 
+from . import allocation as A
 from . import constants as k
 from .memory import PopulationMemory
 from .plan import Cost, Placement
 
-
-def _accumulate(pm: PopulationMemory, sparse: bool) -> float:
-    per_weight = k.ACCUMULATE_INSTRUCTIONS * (0.5 if pm.element == 2 else 1.0)
-    return per_weight + (k.SPARSE_INDEX_INSTRUCTIONS if sparse else 0.0)
+# --------------------------------------------------------------------------- vertex cycles
 
 
-def _rows(pm: PopulationMemory, n: np.ndarray, backward: bool) -> np.ndarray:
-    """Instructions per sample for the rows of the listed input ids over a slice of n."""
-    total = np.zeros(len(n), dtype=np.float64)
-    for inc in pm.incoming:
-        row_len = inc.stored(n) / inc.source_size if inc.sparse else n
-        passes = (2 if inc.source_is_neuron else 1) if backward else 1  # weight grad (+ input grad)
-        total += inc.source_capacity * passes * (k.ROW_INSTRUCTIONS + row_len * _accumulate(pm, inc.sparse))
-    return total
-
-
-def _split(pm: PopulationMemory, per_sample, n: np.ndarray, workers: int) -> np.ndarray:
-    """Cycles of work split over workers by samples or by neurons, whichever is faster."""
-    b = pm.batch
-    by_sample = math.ceil(b / workers) * per_sample(n)
-    by_neuron = b * per_sample(np.ceil(n / workers))
-    return workers * np.minimum(by_sample, by_neuron)
+def _ceil_div(a, b):
+    return -(-np.asarray(a, dtype=np.float64) // b)
 
 
 def forward_cycles(pm: PopulationMemory, n: np.ndarray, workers: int) -> np.ndarray:
-    """Update superstep cycles of slices of n neurons (0 for input populations)."""
+    """Forward vertex of slices of n neurons (0 for input populations): B n items (sample,
+    neuron) round-robin over the workers, each summing the weight of every listed input id
+    of every incoming projection, adding biases and updating the membrane."""
     n = np.asarray(n, dtype=np.float64)
     if pm.population.kind == "input":
         return np.zeros(len(n))
-    biases = sum(1 for inc in pm.incoming if inc.bias)
-    per_sample = lambda x: _rows(pm, x, False) + x * (k.NEURON_UPDATE_INSTRUCTIONS + biases)  # noqa: E731
-    launches = 1 + len(pm.incoming)
-    return _split(pm, per_sample, n, workers) + launches * k.VERTEX_LAUNCH_CYCLES
+    per_item = k.NEURON_UPDATE_INSTRUCTIONS + sum(
+        inc.source_capacity * k.FORWARD_ID_INSTRUCTIONS + (1 if inc.bias else 0) for inc in pm.incoming)
+    return workers * _ceil_div(pm.batch * n, workers) * per_item + k.VERTEX_LAUNCH_CYCLES
 
 
 def backward_cycles(pm: PopulationMemory, n: np.ndarray, workers: int) -> np.ndarray:
+    """Backward vertex: samples over workers; per sample and neuron the carried gradient,
+    surrogate and reset; with a gradient threshold also a scan of the sample's list."""
     n = np.asarray(n, dtype=np.float64)
     if pm.population.kind == "input":
         return np.zeros(len(n))
-    per_sample = lambda x: _rows(pm, x, True) + x * k.SURROGATE_INSTRUCTIONS  # noqa: E731
-    launches = 1 + len(pm.incoming) + sum(inc.source_is_neuron for inc in pm.incoming)
-    return _split(pm, per_sample, n, workers) + launches * k.VERTEX_LAUNCH_CYCLES
+    per_sample = n * k.SURROGATE_INSTRUCTIONS
+    if pm.sparse_backward:
+        per_sample = per_sample + pm.population.capacity * k.LIST_SCAN_INSTRUCTIONS
+    return workers * _ceil_div(pm.batch, workers) * per_sample + k.VERTEX_LAUNCH_CYCLES
+
+
+def weightgrad_cycles(pm: PopulationMemory, inc, n: np.ndarray, workers: int) -> np.ndarray:
+    """WeightGrad vertex of one incoming projection: target neurons over workers, each adding
+    dI into the rows of every listed source id of every sample (and the bias); then, for a
+    neuron source, B G partial input gradients over workers, each a dot product of length n."""
+    n = np.asarray(n, dtype=np.float64)
+    per_neuron = pm.batch * (inc.source_capacity * k.WEIGHTGRAD_ID_INSTRUCTIONS + (1 if inc.bias else 0))
+    cycles = workers * _ceil_div(n, workers) * per_neuron
+    if inc.source_is_neuron:
+        cycles = cycles + workers * math.ceil(pm.batch * inc.grad_slots / workers) * n * k.DOT_INSTRUCTIONS
+    return cycles + k.VERTEX_LAUNCH_CYCLES
+
+
+def reduce_cycles(src: PopulationMemory, n: np.ndarray, partial_tiles: int, workers: int) -> np.ndarray:
+    """Reduce vertex on a source tile of n neurons: samples over workers; dense, per neuron
+    the P target tiles' partials; sparse, a scan of the list and P adds for the ids on the
+    tile (expected C n / N of them)."""
+    n = np.asarray(n, dtype=np.float64)
+    if src.sparse_backward:
+        c = src.population.capacity
+        per_sample = c * k.LIST_SCAN_INSTRUCTIONS + c * n / src.population.size * partial_tiles * k.REDUCE_INSTRUCTIONS
+    else:
+        per_sample = n * partial_tiles * k.REDUCE_INSTRUCTIONS
+    return workers * _ceil_div(src.batch, workers) * per_sample + k.VERTEX_LAUNCH_CYCLES
+
+
+def compact_cycles(pm: PopulationMemory, samples: np.ndarray, workers: int = 1) -> np.ndarray:
+    """Compact vertex on a list tile of s samples: samples over workers, each scanning the
+    population's membranes (twice with a gradient threshold) and writing up to C entries."""
+    s = np.asarray(samples, dtype=np.float64)
+    scans = 2 if pm.sparse_backward else 1
+    per_sample = scans * pm.population.size * k.COMPACT_CODE_INSTRUCTIONS + pm.population.capacity * k.COMPACT_ENTRY_INSTRUCTIONS
+    work = workers * _ceil_div(s, workers) * per_sample
+    return np.where(s > 0, work + k.VERTEX_LAUNCH_CYCLES, 0.0)
 
 
 def optimizer_cycles(pm: PopulationMemory, n: np.ndarray, optimizer_instructions: float) -> np.ndarray:
+    """Optimizer vertices (weights and bias) of a slice: values over workers, so about
+    values x instructions cycles."""
     n = np.asarray(n, dtype=np.int64)
     if pm.population.kind == "input":
         return np.zeros(len(n))
     values = np.zeros(len(n), dtype=np.float64)
+    launches = 0
     for inc in pm.incoming:
         values += inc.stored(n) + (n if inc.bias else 0)
-    return values * optimizer_instructions + k.VERTEX_LAUNCH_CYCLES
+        launches += 2 if inc.bias else 1
+    return values * optimizer_instructions + launches * k.VERTEX_LAUNCH_CYCLES
 
 
-def compact_cycles(pm: PopulationMemory, samples: np.ndarray) -> np.ndarray:
-    s = np.asarray(samples, dtype=np.float64)
-    work = s * (pm.population.size * k.COMPACT_CODE_INSTRUCTIONS + pm.population.capacity * k.COMPACT_ENTRY_INSTRUCTIONS)
-    return np.where(s > 0, work + k.VERTEX_LAUNCH_CYCLES, 0.0)
+def loss_cycles(pm: PopulationMemory, workers: int) -> float:
+    """The Loss vertex (one worker): the readout's T values per sample and class, then the loss."""
+    classes = pm.population.size
+    instructions = pm.batch * classes * (pm.timesteps * k.LOSS_VALUE_INSTRUCTIONS + k.LOSS_CLASS_INSTRUCTIONS)
+    return workers * instructions + k.VERTEX_LAUNCH_CYCLES
 
 
 def step_cycles_per_timestep(pm: PopulationMemory, n: np.ndarray, workers: int) -> np.ndarray:
-    """Forward plus backward compute of a slice per timestep: what the partitioner balances."""
-    return forward_cycles(pm, n, workers) + backward_cycles(pm, n, workers)
+    """Forward, backward and weight-gradient compute of a slice per timestep: what the
+    partitioner balances (the reductions run on the sources' tiles)."""
+    out = forward_cycles(pm, n, workers) + backward_cycles(pm, n, workers)
+    if pm.population.kind != "input":
+        for inc in pm.incoming:
+            out = out + weightgrad_cycles(pm, inc, n, workers)
+    return out
 
 
-def reduction_rounds(num_tiles: int) -> int:
-    return math.ceil(math.log(num_tiles, k.REDUCTION_FANIN) - 1e-9) if num_tiles > 1 else 0
+# --------------------------------------------------------------------------- the program's supersteps
+
+
+def compute_sets(stages, spiking: dict[str, bool], projections) -> tuple[tuple, tuple]:
+    """(forward, backward) compute sets of one timestep, built by snncc.lower's own builders.
+    `projections`: objects with id, target, input_gradient."""
+    from ..lower import _backward, _forward  # lazily: snncc.lower imports this package
+
+    by_id = {pid: SimpleNamespace(spikes=s) for pid, s in spiking.items()}
+    stages = tuple(tuple(s) for s in stages)
+    return _forward(stages, by_id), _backward(stages, tuple(projections), by_id)
 
 
 class _Superstep:
-    """Per-tile compute cycles and received bytes of one superstep, plus its link bytes."""
+    """Per-tile compute cycles and exchanged bytes of one superstep, plus its link bytes."""
 
-    __slots__ = ("compute", "received", "link_bytes")
+    __slots__ = ("compute", "received", "link_bytes", "lo", "hi")
 
     def __init__(self, num_tiles: int):
         self.compute = np.zeros(num_tiles)
         self.received = np.zeros(num_tiles)
         self.link_bytes = 0.0
+        self.lo, self.hi = num_tiles, 0  # the tiles touched: [lo, hi)
+
+    def touch(self, tiles: np.ndarray) -> None:
+        """Widen the window to `tiles` (sorted)."""
+        if len(tiles):
+            self.lo, self.hi = min(self.lo, int(tiles[0])), max(self.hi, int(tiles[-1]) + 1)
+
+
+class _Tensors:
+    """Where the program's tensors live: total bytes and a tile's (or an IPU's) share."""
+
+    def __init__(self, place, memories, projections, readout, tiles_per_ipu):
+        self.place, self.memories, self.proj, self.readout = place, memories, projections, readout
+        self.readout_tile = place[readout].first_tile if readout else 0
+        self.tiles_per_ipu = tiles_per_ipu
+        self._decls: dict = {}
+        self._pop_decls: dict = {}
+        self.remote: dict = {}  # (owner, what, slice, tile set) -> (bytes per tile, {ipu: link bytes})
+
+    def _elem(self, d: A.TensorDecl, pm: PopulationMemory) -> int:
+        return pm.element if d.dtype == "float" else A.ELEMENT_BYTES
+
+    def decl(self, owner: tuple[str, str], what: str):
+        """(TensorDecl, layout owner population, its PopulationMemory) of a population's, a
+        projection's or a global tensor."""
+        key = (owner, what)
+        hit = self._decls.get(key)
+        if hit is None:
+            hit = self._decls[key] = self._decl(owner, what)
+        return hit
+
+    def _decl(self, owner: tuple[str, str], what: str):
+        kind, name = owner
+        if kind == "pop":
+            pm = self.memories[name]
+            if name not in self._pop_decls:
+                self._pop_decls[name] = {d.what: d for d in A.population_tensors(pm.view, pm.timesteps, pm.batch)}
+            return self._pop_decls[name][what], name, pm
+        if kind == "proj":
+            inc, target = self.proj[name]
+            pm = self.memories[target]
+            view = next(v for v in pm.incoming_views() if v.id == name)
+            decls = A.projection_tensors(view, pm.batch, pm.state_copies)
+            return next(d for d in decls if d.what == what), target, pm
+        pm = self.memories[self.readout]
+        decoding, _, classes = pm.readout
+        return next(d for d in A.global_tensors(classes, pm.batch, decoding) if d.what == what), self.readout, pm
+
+    def total(self, d, owner, pm) -> float:
+        p = self.place[owner]
+        per = {"neuron": p.size, "list": pm.batch, "partials": p.num_tiles, "single": 1}[d.layout]
+        return float(d.rows * per * self._elem(d, pm))
+
+    def share(self, d, owner, pm, tiles: np.ndarray):
+        """Bytes of the tensor on each of `tiles` (sorted), or 0.0 when it has none there."""
+        p = self.place[owner]
+        e = self._elem(d, pm)
+        if d.layout == "single":
+            if not (tiles[0] <= self.readout_tile <= tiles[-1]):
+                return 0.0
+            return np.where(tiles == self.readout_tile, float(d.rows * e), 0.0)
+        if tiles[-1] < p.first_tile or tiles[0] >= p.first_tile + p.num_tiles:
+            return 0.0
+        j = tiles - p.first_tile
+        inside = (j >= 0) & (j < p.num_tiles)
+        if d.layout == "partials":
+            return np.where(inside, float(d.rows * e), 0.0)
+        if d.layout == "neuron":
+            n = p.neurons_per_tile + (j < p.remainder)
+            return np.where(inside, d.rows * n * e, 0.0).astype(np.float64)
+        lj = (j - p.list_offset) % max(p.num_tiles, 1)
+        s = p.samples_per_list_tile
+        samples = np.clip(pm.batch - lj * s, 0, s)
+        return np.where(inside & (lj < p.list_tiles), d.rows * samples * e, 0.0).astype(np.float64)
+
+    def ipu_share(self, d, owner, pm, ipu: int) -> float:
+        """Bytes of the tensor on one IPU: all or nothing, since a population's tiles (and so
+        its tensors' tiles) lie on one IPU and the globals on the readout's first tile."""
+        tile = self.readout_tile if d.layout == "single" else self.place[owner].first_tile
+        return self.total(d, owner, pm) if tile // self.tiles_per_ipu == ipu else 0.0
+
+
+def _owner(role: str, index: int, element: tuple[str, str], tensors: _Tensors) -> tuple[str, str]:
+    kind, name = element
+    if role == "global":
+        return ("global", "")
+    if role == "self":
+        return element
+    if kind == "proj":
+        inc, target = tensors.proj[name]
+        return ("pop", inc.source if role == "source" else target)
+    inc = tensors.memories[name].incoming[index]
+    return ("proj", inc.projection) if role == "in" else ("pop", inc.source)
+
+
+def _exchange(step: _Superstep, decls: Sequence[A.VertexDecl], element: tuple[str, str], tiles: np.ndarray,
+              tensors: _Tensors, links: set, tile_set) -> None:
+    """Add the bytes the vertices `decls` on `tiles` connect to on other tiles (and on other
+    IPUs). `tile_set` names `tiles` for the cache."""
+    for decl in decls:
+        for f in decl.fields:
+            if f.role == "value" or f.slice in ("tile", "none"):
+                continue
+            owner = _owner(f.role, f.index, element, tensors)
+            key = (owner, f.what, f.slice, tile_set)
+            hit = tensors.remote.get(key)
+            if hit is None:
+                hit = tensors.remote[key] = _remote(tensors, owner, f, tiles)
+            remote, per_ipu = hit
+            step.received[tiles] += remote
+            for ipu, nbytes in per_ipu.items():
+                if (owner, f.what, ipu) not in links:
+                    links.add((owner, f.what, ipu))
+                    step.link_bytes += nbytes
+
+
+def _remote(tensors: _Tensors, owner, f, tiles: np.ndarray):
+    """(bytes each of `tiles` connects to elsewhere, {ipu: bytes crossing into it}). Every
+    population's tiles, list tiles included, lie on one IPU (the Plan's invariant)."""
+    d, lay, pm = tensors.decl(owner, f.what)
+    local = tensors.share(d, lay, pm, tiles)
+    if f.slice == "elem0":
+        full = float(tensors._elem(d, pm))
+        remote = np.where(local > 0, 0.0, full) if isinstance(local, np.ndarray) else full
+    else:
+        full = tensors.total(d, lay, pm)
+        remote = full - local
+    ipu = int(tiles[0]) // tensors.tiles_per_ipu
+    here = tensors.ipu_share(d, lay, pm, ipu)
+    nbytes = (0.0 if here else full) if f.slice == "elem0" else full - here
+    return remote, ({ipu: nbytes} if nbytes else {})
 
 
 def estimate(
@@ -125,101 +306,137 @@ def estimate(
     samples_per_step: int,
     optimizer_instructions: float,
     outgoing: dict[str, list[str]],
+    per_compute_set: dict[str, dict[str, float]] | None = None,
 ) -> Cost:
-    """Predict one training step of a placed model; `outgoing[p]` lists p's target populations."""
+    """Predict one training step of a placed model (see the module docstring). If given,
+    `per_compute_set` is filled with, per compute set name, one execution's exchanged bytes
+    summed over tiles ("exchange_bytes", what the host runtime's report calls exchangeBytes),
+    the busiest tile's received bytes and compute cycles, and the executions per step.
+    `outgoing` is unused (the projections come from the memories); kept for the caller."""
     place = {p.population: p for p in placements}
+    tiles_per_ipu = num_tiles // max(num_ipus, 1)
+    readout = next((pid for pid, pm in memories.items() if pm.readout is not None), None)
+    projections = {inc.projection: (inc, pid) for pid, pm in memories.items() for inc in pm.incoming}
+    tensors = _Tensors(place, memories, projections, readout, tiles_per_ipu)
+    proj_views = [SimpleNamespace(id=pr, target=t, input_gradient=inc.source_is_neuron)
+                  for pr, (inc, t) in projections.items()]
+    forward_sets, backward_sets = compute_sets(
+        stages, {pid: pm.population.spikes for pid, pm in memories.items()}, proj_views)
+
     sync = k.EXTERNAL_SYNC_CYCLES if num_ipus > 1 else k.INTERNAL_SYNC_CYCLES
     link_per_cycle = k.LINK_BYTES_PER_SECOND / clock_hz
     tile_total = np.zeros(num_tiles)
     totals = dict(compute=0.0, mean=0.0, exchange=0.0, sync=0.0, link=0.0)
-    received_bytes = 0.0
-    link_bytes = 0.0
+    received_bytes = link_bytes = 0.0
+    readout_tile = tensors.readout_tile
+    readout_pm = memories[readout] if readout else None
+    decoding, loss_kind = (readout_pm.readout[0], readout_pm.readout[1]) if readout_pm else ("", "")
+    single = np.array([readout_tile])
+
+    def tiles_of(p: Placement) -> np.ndarray:
+        return np.arange(p.first_tile, p.first_tile + p.num_tiles)
+
+    def superstep(cs) -> _Superstep:
+        step = _Superstep(num_tiles)
+        links: set = set()
+        fam = cs.vertex
+        if fam in ("Tick", "Loss"):
+            step.touch(single)
+        if fam == "Tick":
+            step.compute[readout_tile] += k.VERTEX_LAUNCH_CYCLES
+            _exchange(step, [A.tick_vertex("+1")], ("global", ""), single, tensors, links, ("single",))
+        elif fam == "Loss":
+            step.compute[readout_tile] += loss_cycles(readout_pm, workers)
+            _exchange(step, [A.loss_vertex(decoding, loss_kind)], ("pop", readout), single, tensors, links, ("single",))
+        for member in cs.members:
+            if fam in ("Forward", "Backward", "Compact"):
+                pm, p = memories[member], place[member]
+                if pm.population.kind == "input":
+                    continue
+                if fam == "Compact":
+                    samples = p.list_samples(batch)
+                    tiles = np.array([p.list_tile(j) for j in range(p.list_tiles)], dtype=np.int64)
+                    keep = samples > 0
+                    order = np.argsort(tiles[keep], kind="stable")
+                    tiles, samples = tiles[keep][order], samples[keep][order]
+                    np.add.at(step.compute, tiles, compact_cycles(pm, samples, workers))
+                    decl = A.compact_vertex(pm.view)
+                else:
+                    tiles = tiles_of(p)
+                    fn = forward_cycles if fam == "Forward" else backward_cycles
+                    step.compute[tiles] += fn(pm, p.slice_sizes(), workers)
+                    decl = (A.forward_vertex(pm.view, pm.incoming_views()) if fam == "Forward"
+                            else A.backward_vertex(pm.view, decoding if pm.readout else ""))
+                step.touch(tiles)
+                _exchange(step, [decl], ("pop", member), tiles, tensors, links, (fam == "Compact", member))
+            else:  # projection compute sets
+                inc, target = projections[member]
+                pm, p = memories[target], place[target]
+                view = next(v for v in pm.incoming_views() if v.id == member)
+                if fam == "WeightGrad":
+                    tiles = tiles_of(p)
+                    step.compute[tiles] += weightgrad_cycles(pm, inc, p.slice_sizes(), workers)
+                    decls = [A.weightgrad_vertex(view)]
+                    tile_set = (False, target)
+                elif fam == "Reduce":
+                    src, sp = memories[inc.source], place[inc.source]
+                    tiles = tiles_of(sp)
+                    step.compute[tiles] += reduce_cycles(src, sp.slice_sizes(), p.num_tiles, workers)
+                    decls = [A.reduce_vertex(view, src.sparse_backward)]
+                    tile_set = (False, inc.source)
+                else:  # Optimizer: handled per population below
+                    continue
+                step.touch(tiles)
+                _exchange(step, decls, ("proj", member), tiles, tensors, links, tile_set)
+        if fam == "Optimizer":
+            for pid, pm in memories.items():
+                if pm.population.kind == "input" or not pm.incoming:
+                    continue
+                p = place[pid]
+                tiles = tiles_of(p)
+                step.touch(tiles)
+                step.compute[tiles] += optimizer_cycles(pm, p.slice_sizes(), optimizer_instructions)
+                for view in pm.incoming_views():
+                    _exchange(step, A.optimizer_vertices(view, pm.optimizer_family, pm.state_copies),
+                              ("proj", view.id), tiles, tensors, links, (False, pid))
+        return step
 
     def close(step: _Superstep, repeat: int) -> float:
         nonlocal received_bytes, link_bytes
-        busy = step.compute > 0
-        compute = float(step.compute.max(initial=0.0))
-        mean = float(step.compute[busy].mean()) if busy.any() else 0.0
-        exchange = float(step.received.max(initial=0.0)) / k.EXCHANGE_BYTES_PER_CYCLE
-        exchange += k.EXCHANGE_SETUP_CYCLES if step.received.any() else 0.0
+        window = slice(step.lo, max(step.lo, step.hi))
+        cycles, received = step.compute[window], step.received[window]
+        compute = float(cycles.max(initial=0.0))
+        busy = int(np.count_nonzero(cycles))
+        mean = float(cycles.sum()) / busy if busy else 0.0
+        most = float(received.max(initial=0.0))
+        exchange = most / k.EXCHANGE_BYTES_PER_CYCLE + (k.EXCHANGE_SETUP_CYCLES if most > 0 else 0.0)
         link = step.link_bytes / link_per_cycle
         totals["compute"] += repeat * compute
         totals["mean"] += repeat * mean
         totals["exchange"] += repeat * exchange
         totals["link"] += repeat * link
         totals["sync"] += repeat * sync
-        tile_total[:] += repeat * step.compute
-        received_bytes += repeat * float(step.received.sum())
+        if compute:
+            tile_total[window] += repeat * cycles
+        received_bytes += repeat * float(received.sum())
         link_bytes += repeat * step.link_bytes
         return repeat * (compute + exchange + link + sync)
 
-    def add(arr: np.ndarray, p: Placement, values: np.ndarray) -> None:
-        arr[p.first_tile : p.first_tile + p.num_tiles] += values
+    def run(cs, repeat: int) -> float:
+        step = superstep(cs)
+        if per_compute_set is not None:
+            per_compute_set[cs.name] = {
+                "exchange_bytes": float(step.received.sum()), "max_tile_bytes": float(step.received.max()),
+                "compute_cycles": float(step.compute.max()), "link_bytes": step.link_bytes, "executions": repeat}
+        return close(step, repeat)
 
-    def add_lists(arr: np.ndarray, p: Placement, samples_values: np.ndarray) -> None:
-        for j, v in enumerate(samples_values):
-            arr[p.list_tile(j)] += v
+    forward = sum(run(cs, timesteps) for cs in forward_sets)
+    backward = sum(run(cs, timesteps) for cs in backward_sets)
+    loss = run(SimpleNamespace(name="loss", vertex="Loss", members=()), 1) if readout else 0.0
+    optimizer = run(SimpleNamespace(name="update", vertex="Optimizer", members=()), 1)
+    n_supersteps = timesteps * (len(forward_sets) + len(backward_sets)) + (1 if readout else 0) + 1
 
-    def list_bytes(pid: str) -> int:
-        return batch * memories[pid].list_bytes
-
-    forward = backward = 0.0
-    n_supersteps = 0
-    for stage in stages:
-        update, compact = _Superstep(num_tiles), _Superstep(num_tiles)
-        for pid in stage:
-            p, pm = place[pid], memories[pid]
-            n = p.slice_sizes()
-            add(update.compute, p, forward_cycles(pm, n, workers))
-            incoming = sum(batch * (inc.source_capacity * k.ID_BYTES + k.COUNTS_BYTES) for inc in pm.incoming)
-            add(update.received, p, np.full(p.num_tiles, float(incoming)))
-            for inc in pm.incoming:
-                if place[inc.source].ipu != p.ipu:
-                    update.link_bytes += batch * (inc.source_capacity * k.ID_BYTES + k.COUNTS_BYTES)
-            if pm.population.spikes:
-                samples = p.list_samples(batch)
-                add_lists(compact.compute, p, compact_cycles(pm, samples))
-                add_lists(compact.received, p, samples * float((pm.population.size + 3) // 4 * 4))
-        forward += close(update, timesteps) + close(compact, timesteps)
-        n_supersteps += 2 * timesteps
-
-    for stage in reversed(stages):
-        neuron = _Superstep(num_tiles)
-        rounds = 0
-        reduce_compute = np.zeros(num_tiles)
-        reduce_received = np.zeros(num_tiles)
-        for pid in stage:
-            p, pm = place[pid], memories[pid]
-            n = p.slice_sizes()
-            add(neuron.compute, p, backward_cycles(pm, n, workers))
-            elem = pm.element
-            lists_in = sum(batch * (inc.source_capacity * k.ID_BYTES + k.COUNTS_BYTES) for inc in pm.incoming)
-            grads_in = len(outgoing[pid]) * batch * (pm.population.capacity * (elem + k.ID_BYTES) + k.COUNTS_BYTES)
-            add(neuron.received, p, np.full(p.num_tiles, float(lists_in + grads_in)))
-            for target in outgoing[pid]:
-                if place[target].ipu != p.ipu:
-                    neuron.link_bytes += batch * (pm.population.capacity * (elem + k.ID_BYTES) + k.COUNTS_BYTES)
-            partial = sum(batch * inc.source_capacity for inc in pm.incoming if inc.source_is_neuron)  # values
-            if partial:
-                rounds = max(rounds, reduction_rounds(p.num_tiles))
-                work = k.REDUCTION_FANIN * partial * k.REDUCE_INSTRUCTIONS + k.VERTEX_LAUNCH_CYCLES
-                add(reduce_compute, p, np.full(p.num_tiles, float(work)))
-                add(reduce_received, p, np.full(p.num_tiles, float((k.REDUCTION_FANIN - 1) * partial * elem)))
-        backward += close(neuron, timesteps)
-        n_supersteps += timesteps
-        if rounds:
-            step = _Superstep(num_tiles)
-            step.compute, step.received = reduce_compute, reduce_received
-            backward += close(step, timesteps * rounds)
-            n_supersteps += timesteps * rounds
-
-    opt = _Superstep(num_tiles)
-    for p in placements:
-        if p.kind == "neuron":
-            add(opt.compute, p, optimizer_cycles(memories[p.population], p.slice_sizes(), optimizer_instructions))
-    optimizer = close(opt, 1)
-    n_supersteps += 1
-
+    forward += loss
     step = forward + backward + optimizer
     seconds = step / clock_hz
     used = tile_total > 0
@@ -241,3 +458,27 @@ def estimate(
         tile_compute_cycles_max=float(tile_total.max(initial=0.0)),
         tile_compute_cycles_mean=float(tile_total[used].mean()) if used.any() else 0.0,
     )
+
+
+def compute_set_costs(ir, plan) -> dict[str, dict[str, float]]:
+    """Per compute set of the generated program, the model's figures for a planned model (see
+    `estimate`'s per_compute_set), e.g. to compare with the host runtime's report. The
+    arguments are those snncc.partition.make_plan passes (`_cost`)."""
+    from .memory import batch_per_replica, population_memory
+
+    s, t = ir.settings, ir.settings.target
+    opt = s.optimizer
+    if opt.kind == "adam":
+        instructions = k.ADAM_INSTRUCTIONS
+    else:
+        instructions = k.SGD_MOMENTUM_INSTRUCTIONS if opt.momentum > 0 else k.SGD_INSTRUCTIONS
+    out: dict[str, dict[str, float]] = {}
+    estimate(
+        list(plan.placements), {p.id: population_memory(ir, p) for p in ir.populations}, ir.stages,
+        num_tiles=t.num_ipus * t.tiles_per_ipu, num_ipus=t.num_ipus, workers=t.workers_per_tile,
+        clock_hz=t.clock_hz, timesteps=s.timesteps, batch=batch_per_replica(ir), samples_per_step=s.batch_size,
+        optimizer_instructions=instructions,
+        outgoing={p.id: [q.target for q in ir.outgoing(p.id)] for p in ir.populations},
+        per_compute_set=out,
+    )
+    return out

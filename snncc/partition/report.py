@@ -52,7 +52,7 @@ def text(plan: Plan) -> str:
     c = plan.cost
     lines += [
         "",
-        f"exchange per timestep: {format_bytes(c.exchange_bytes_per_timestep)} received on chip, "
+        f"exchange per timestep: {format_bytes(c.exchange_bytes_per_timestep)} on chip (elements vertices read from other tiles), "
         f"{format_bytes(c.link_bytes_per_timestep)} over IPU-Links",
         f"supersteps per step: {c.supersteps:,}; cycles: compute {c.compute_cycles:,.0f}, exchange "
         f"{c.exchange_cycles:,.0f}, sync {c.sync_cycles:,.0f}, links {c.link_cycles:,.0f} "

@@ -1,0 +1,56 @@
+"""The cost model's exchange bytes per compute set against the host runtime's report.
+
+The runtime counts, once per execution of a compute set, every element connected to a
+vertex field on another tile (docs/runtime.md); the cost model counts the same from
+snncc.partition.allocation's vertex declarations and the plan. Measured once by hand
+(digits, 13 compute sets): equal to the byte on every one. Builds are cached by content
+(the codegen tests build the same program), so this is slow only on a cold cache.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import numpy as np
+import pytest
+
+from partition_helpers import ROOT
+from snncc.partition import make_plan
+from snncc.partition.cost import compute_set_costs
+
+
+@pytest.mark.slow
+def test_exchange_bytes_per_compute_set_match_the_runtime(tmp_path):
+    from snncc.codegen import tensorfile
+    from snncc.codegen.pipeline import build, compile_spec
+    from snncc.codegen.render import write_build_dir
+    from snncc.lower import neuron_parameters
+    from snncc.runtime.build import default_cache_root
+
+    ir, files = compile_spec(ROOT / "examples" / "digits.json")
+    binary = build(write_build_dir(files, tmp_path / "b"), "host", cache_root=default_cache_root())
+    # exchange is static: zero weights and an empty batch give the same report (and no torch import)
+    init = {k: np.asarray(v, np.float32) for k, v in neuron_parameters(ir).items()}
+    for pr in ir.projections:
+        n_in, n_out = ir.shapes(pr).weight
+        init[f"weight.{pr.id}"] = np.zeros((n_in, n_out), np.float32)
+        if pr.bias:
+            init[f"bias.{pr.id}"] = np.zeros(n_out, np.float32)
+    s = ir.settings
+    inputs = next(p for p in ir.populations if p.kind == "input")
+    tensorfile.write(tmp_path / "init.bin", init)
+    tensorfile.write(tmp_path / "batch.bin", {"inputs": np.zeros((s.timesteps, s.batch_size, inputs.size), np.uint8),
+                                              "labels": np.zeros(s.batch_size, np.uint32)})
+    report = tmp_path / "report.json"
+    proc = subprocess.run([str(binary), str(tmp_path / "init.bin"), str(tmp_path / "batch.bin"),
+                           str(tmp_path / "out.bin"), "1"], capture_output=True, text=True,
+                          env=dict(os.environ, SNNCC_RUNTIME_REPORT=str(report), SNNCC_NUM_THREADS="1"))
+    assert proc.returncode in (0, 3), proc.stderr[-500:]
+    measured = {cs["name"]: cs for cs in json.loads(report.read_text())["computeSets"]}
+    model = compute_set_costs(ir, make_plan(ir))
+    assert set(model) == set(measured)
+    for name, cs in measured.items():
+        assert model[name]["exchange_bytes"] == cs["exchangeBytes"], name
+        assert model[name]["executions"] == cs["executions"], name
