@@ -2,9 +2,10 @@
 
 The runtime counts, once per execution of a compute set, every element connected to a
 vertex field on another tile (docs/runtime.md); the cost model counts the same from
-snncc.partition.allocation's vertex declarations and the plan. Measured once by hand
-(digits, 13 compute sets): equal to the byte on every one. Builds are cached by content
-(the codegen tests build the same program), so this is slow only on a cold cache.
+snncc.partition.allocation's vertex declarations and the plan. Equal to the byte on every
+compute set of digits (13), recurrent (14), cuba (12) and pipelined (12). Builds are cached
+by content (tests/codegen/test_measured_memory.py builds the same four programs), so this
+is slow only on a cold cache.
 """
 
 from __future__ import annotations
@@ -22,14 +23,15 @@ from snncc.partition.cost import compute_set_costs
 
 
 @pytest.mark.slow
-def test_exchange_bytes_per_compute_set_match_the_runtime(tmp_path):
+@pytest.mark.parametrize("name", ["digits", "recurrent", "cuba", "pipelined"])
+def test_exchange_bytes_per_compute_set_match_the_runtime(name, tmp_path):
     from snncc.codegen import tensorfile
     from snncc.codegen.pipeline import build, compile_spec
     from snncc.codegen.render import write_build_dir
     from snncc.lower import neuron_parameters
     from snncc.runtime.build import default_cache_root
 
-    ir, files = compile_spec(ROOT / "examples" / "digits.json")
+    ir, files = compile_spec(ROOT / "examples" / f"{name}.json")
     binary = build(write_build_dir(files, tmp_path / "b"), "host", cache_root=default_cache_root())
     # exchange is static: zero weights and an empty batch give the same report (and no torch import)
     init = {k: np.asarray(v, np.float32) for k, v in neuron_parameters(ir).items()}
