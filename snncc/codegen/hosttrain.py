@@ -131,8 +131,8 @@ def train_host(ir: ModelGraph, spec_path: Path, options, log: Callable[[str], No
     metrics = run.metrics()
     if options.plots and metrics:
         plot_curves(metrics, run.path)
-        if (run.path / "work" / "epoch.bin").exists():
-            _plot_sample(ir, tensorfile.read(run.path / "work" / "epoch.bin"), split.test, run.path / "raster.png")
+        if (payload := run.load_checkpoint()) is not None:
+            _plot_sample(ir, tensorfile.loads(payload), split.test, run.path / "raster.png")
     return TrainSummary(ir.name, epochs, metrics, run.path, wall_before + time.perf_counter() - started)
 
 
@@ -143,7 +143,7 @@ def _run_epochs(ir, binary, work, run, options, log, pops, sizes, first, last, s
     with open(stderr_path, "w") as err:
         proc = subprocess.Popen([str(binary), "--train", str(work / "init.bin"), str(work / "data.bin"), str(work),
                                  str(first), str(last), str(steps_done)],
-                                stdout=subprocess.PIPE, stderr=err, text=True, bufsize=1)
+                                stdout=subprocess.PIPE, stderr=err, text=True, bufsize=1, preexec_fn=_die_with_parent)
     tally: dict[str, Any] = {}
     bar = None
     t0 = time.perf_counter()
@@ -214,7 +214,9 @@ def _run_epochs(ir, binary, work, run, options, log, pops, sizes, first, last, s
                     },
                 }
                 run.append_metrics(row)
-                run.save_checkpoint(epoch, _checkpoint(work / "epoch.bin", ir.name, program_hash, epoch, wall))
+                # one file per epoch: the program may already be past this epoch (stdout is buffered)
+                run.save_checkpoint(epoch, _checkpoint(work / f"epoch.{epoch}.bin", ir.name, program_hash, epoch, wall))
+                (work / f"epoch.{epoch - 1}.bin").unlink(missing_ok=True)
                 log(f"epoch {epoch}: train loss {row['train_loss']:.4f}, train accuracy {row['train_acc']:.4f}, "
                     f"test accuracy {row['test_acc']:.4f}, {row['samples_per_s']:.0f} samples/s")
                 if epoch < last:
@@ -231,6 +233,18 @@ def _run_epochs(ir, binary, work, run, options, log, pops, sizes, first, last, s
         msg = lines[-1] if lines else f"exit status {rc}"
         raise HostTrainingError(msg[len("error: "):] if msg.startswith("error: ") else msg)
     return wall
+
+
+def _die_with_parent() -> None:
+    """In the child: SIGKILL it when snncc dies (even by SIGKILL), so that a resumed run
+    never shares the work directory with an orphaned program (Linux; elsewhere a no-op)."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _plot_sample(ir: ModelGraph, weights: dict[str, np.ndarray], data: Dataset, path: Path) -> None:

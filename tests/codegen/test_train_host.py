@@ -4,6 +4,7 @@ epochs match the torch backend's (issue 6's oracle: first-epoch loss within 1e-3
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +16,7 @@ from snncc.torch.trainer import TrainOptions, train
 
 
 def _spec(tmp_path, name="hosttrain", epochs=2, **kw):
+    kw.setdefault("optimizer", {"kind": "adam", "lr": 0.003})  # still learning after 4 epochs
     spec = small_spec(name, **kw)
     spec["training"]["epochs"] = epochs
     spec["data"]["num_samples"] = 60  # 48 training samples: 10 batches of 5, the last one 3 (padding)
@@ -79,3 +81,32 @@ def test_torch_checkpoint_is_refused(tmp_path):
     train(ir, _options(tmp_path / "run"), log=lambda _: None)
     with pytest.raises(HostTrainingError, match="not a host-backend checkpoint"):
         train_host(ir, path, _options(tmp_path / "run", resume=True), log=lambda _: None)
+
+
+def test_sigkill_then_resume_equals_uninterrupted(tmp_path):
+    """`snncc train --backend host` killed with SIGKILL after its first checkpoint, then
+    `--resume`: the same metrics as an uninterrupted run (timings aside)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path, ir = _spec(tmp_path, "hostkill", epochs=4)
+    whole = train_host(ir, path, _options(tmp_path / "whole"), log=lambda _: None).metrics
+    run = tmp_path / "killed"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    cmd = [sys.executable, "-m", "snncc.cli", "train", str(path), "--backend", "host", "--run-dir", str(run), "--quiet"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not (run / "checkpoint.json").exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = json.loads((run / "checkpoint.json").read_text())["epoch"]
+    assert subprocess.run(cmd + ["--resume"], env=env, capture_output=True).returncode == 0
+    resumed = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in resumed] == [1, 2, 3, 4], done
+    for a, b in zip(resumed, whole):
+        for key in ("train_loss", "test_loss", "train_acc", "test_acc", "populations"):
+            assert a[key] == b[key], key
