@@ -99,12 +99,18 @@ def test_program_calls_only_listed_poplar_functions(tmp_path):
     assert not missing, missing
 
 
-@pytest.mark.slow
-def test_shd_deep_16ipu_program_is_small_and_compiles(tmp_path):
+@pytest.mark.xfail(strict=True, reason="issue 5 asks program.cpp < 1500 lines for shd_deep_16ipu; the "
+                   "training-over-data-files mode (issue 6) made it 1,556 (fixed body ~560 lines + 2 rows "
+                   "per element): move the model-independent training driver into program_support.hpp")
+def test_shd_deep_16ipu_program_is_under_1500_lines():
     _, files = compile_spec(ROOT / "examples/shd_deep_16ipu.json")
     lines = len(files["program.cpp"].splitlines())
-    # the fixed body (graph, verify mode, training over data files) is ~560 lines; the rest is rows
-    assert lines < 1600, lines
+    assert lines < 1500, lines
+
+
+@pytest.mark.slow
+def test_shd_deep_16ipu_program_compiles(tmp_path):
+    _, files = compile_spec(ROOT / "examples/shd_deep_16ipu.json")
     # one codelet class per feature combination, not per population (it was 44,641 lines)
     assert len(files["codelets/model.cpp"].splitlines()) < 1000
     src = tmp_path / "program.cpp"
