@@ -10,7 +10,6 @@ from pathlib import Path
 
 from ..codegen.pipeline import build, compile_spec
 from ..codegen.render import write_build_dir
-from ..codegen.verify import TOLERANCE, verify
 from ..errors import UserError
 from ..runtime.build import default_cache_root
 
@@ -22,6 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..codegen.verify import TOLERANCE, verify  # imports torch: only when verifying
+
     if args.steps < 1:
         raise UserError("--steps must be at least 1")
     ir, files = compile_spec(args.file)
