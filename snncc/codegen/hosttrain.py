@@ -183,10 +183,7 @@ def _run_epochs(ir, binary, work, run, options, log, pops, sizes, first, last, s
                         check_finite(loss_sum, f"epoch {epoch}, batch {index}")
                     except NonFiniteError as exc:
                         proc.kill()
-                        kept = run.checkpoint_epoch()
-                        raise HostTrainingError(f"{exc}; stopped. " + (
-                            f"The last good checkpoint (epoch {kept}) is {run.checkpoint_path}" if kept
-                            else "No epoch finished, so there is no checkpoint")) from None
+                        raise HostTrainingError(run.stopped_message(exc)) from None
                     bar.update(1)
                     if index % 5 == 1:
                         bar.set_postfix(loss=f"{loss_sum / n:.4f}", refresh=False)

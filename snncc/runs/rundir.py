@@ -82,6 +82,13 @@ class RunDir:
             return None
         return int(json.loads(info.read_text())["epoch"])
 
+    def stopped_message(self, reason: object) -> str:
+        """Why a run stopped, and where its last good checkpoint is (if an epoch finished)."""
+        kept = self.checkpoint_epoch()
+        where = (f"The last good checkpoint (epoch {kept}) is {self.checkpoint_path}" if kept
+                 else "No epoch finished, so there is no checkpoint")
+        return f"{reason}; stopped. {where}"
+
     def load_checkpoint(self) -> bytes | None:
         """The last checkpoint's bytes, or None if there is none.
 

@@ -243,10 +243,7 @@ def train(ir: ModelGraph, options: TrainOptions, log: Callable[[str], None] = pr
                 check_finite(value, f"epoch {epoch}, batch {i + 1}")
             except NonFiniteError as exc:
                 bar.close()
-                kept = run.checkpoint_epoch()
-                raise TrainingError(f"{exc}; stopped. " + (
-                    f"The last good checkpoint (epoch {kept}) is {run.checkpoint_path}" if kept
-                    else "No epoch finished, so there is no checkpoint")) from None
+                raise TrainingError(run.stopped_message(exc)) from None
             tally.add(result, y, value * len(positions) / world)
             if rank == 0 and i % 5 == 0:
                 bar.set_postfix(loss=f"{value:.4f}", refresh=False)
