@@ -38,22 +38,19 @@ def make_batch(inputs: int, steps: int, batch: int, spikes_per_step: int, classe
     return x, y
 
 
-def snntorch_step(sizes) -> Callable:
-    import snntorch as snn
-    from snntorch import surrogate
-
-    fcs = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes, sizes[1:]))
-    lifs = nn.ModuleList(snn.Leaky(beta=BETA, spike_grad=surrogate.fast_sigmoid(slope=SLOPE)) for _ in sizes[1:])
-    params = list(fcs.parameters())
-    opt = torch.optim.Adam(params, lr=1e-3)
+def _stepwise(fcs: nn.ModuleList, cells, initial_states: Callable) -> Callable:
+    """A training step of a stack of Linear layers and single-step neuron cells
+    (cell(current, state) -> (spikes, state)), run timestep by timestep, as snnTorch and
+    Norse users write it: cross-entropy on output spike counts, Adam."""
+    opt = torch.optim.Adam(fcs.parameters(), lr=1e-3)
 
     def step(x, y):
-        mems = [lif.init_leaky() for lif in lifs]
+        states = initial_states()
         count = 0
         for t in range(x.shape[0]):
             s = x[t]
-            for i, (fc, lif) in enumerate(zip(fcs, lifs)):
-                s, mems[i] = lif(fc(s), mems[i])
+            for i, (fc, cell) in enumerate(zip(fcs, cells)):
+                s, states[i] = cell(fc(s), states[i])
             count = count + s
         loss = nn.functional.cross_entropy(count, y)
         opt.zero_grad()
@@ -62,6 +59,15 @@ def snntorch_step(sizes) -> Callable:
         return loss.item()
 
     return step
+
+
+def snntorch_step(sizes) -> Callable:
+    import snntorch as snn
+    from snntorch import surrogate
+
+    fcs = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes, sizes[1:]))
+    lifs = nn.ModuleList(snn.Leaky(beta=BETA, spike_grad=surrogate.fast_sigmoid(slope=SLOPE)) for _ in sizes[1:])
+    return _stepwise(fcs, lifs, lambda: [lif.init_leaky() for lif in lifs])
 
 
 def spikingjelly_step(sizes) -> Callable:
@@ -92,23 +98,7 @@ def norse_step(sizes) -> Callable:
     fcs = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes, sizes[1:]))
     p = norse.LIFBoxParameters(tau_mem_inv=torch.tensor((1.0 - BETA) / 1e-3), alpha=torch.tensor(SLOPE))
     cells = [norse.LIFBoxCell(p) for _ in sizes[1:]]
-    opt = torch.optim.Adam(fcs.parameters(), lr=1e-3)
-
-    def step(x, y):
-        states = [None] * len(cells)
-        count = 0
-        for t in range(x.shape[0]):
-            s = x[t]
-            for i, (fc, cell) in enumerate(zip(fcs, cells)):
-                s, states[i] = cell(fc(s), states[i])
-            count = count + s
-        loss = nn.functional.cross_entropy(count, y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return loss.item()
-
-    return step
+    return _stepwise(fcs, cells, lambda: [None] * len(cells))
 
 
 def snncc_torch_step(sizes, steps, batch, spikes_per_step) -> Callable:
