@@ -32,6 +32,7 @@ RENDERED = {
 COPIED = {
     "codelets/snncc_generic.cpp": "codelets/snncc_generic.cpp",
     "host/program_support.hpp": "program_support.hpp",
+    "host/program_driver.hpp": "program_driver.hpp",
 }
 
 

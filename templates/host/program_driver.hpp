@@ -1,0 +1,565 @@
+// Copyright (c) 2024 snncc authors. SPDX-License-Identifier: Apache-2.0
+// The model-independent body of every generated program.cpp (copied verbatim):
+// program.cpp holds the model as data (a Model: compute sets, binding
+// patterns, one Element per population, projection and the globals, all
+// decided by snncc/lower) and calls run(). run() builds the Poplar graph over
+// the plan's tile ranges, the streams and the training step, and drives it:
+//
+//   train INIT BATCH OUT [STEPS]
+//   train --train INIT DATA OUTDIR FIRST_EPOCH LAST_EPOCH STEPS_DONE
+//
+// INIT: weights ("weight.<projection>" [in, out], "bias.<projection>" [out])
+// and per-neuron parameters ("beta.<population>" [N], alpha, threshold, gradient_level);
+// optional "dev.<tensor>" entries (a checkpoint's device tensors) are written
+// back as they are. BATCH: "inputs" uint8 [T, B, inputs], "labels" uint32 [B];
+// OUT: the last step's forward outputs and gradients and the updated weights.
+// --train: trains epochs FIRST..LAST over DATA ("train.inputs" uint8 [N, T,
+// inputs], "train.labels" uint32 [N], "test.*" alike, "order" uint32 [E, N]:
+// each epoch's sample order, cut into batches of B), streams batches in and
+// per-batch results out, prints one line per batch and per test evaluation,
+// and writes OUTDIR/epoch.<E>.bin after each epoch E. Tensor file format and the
+// line protocol: docs/codegen.md. Real Poplar: on an IPU system it attaches the
+// first device; otherwise an IPUModel (the host runtime on a CPU build).
+#ifndef snncc_program_driver_hpp
+#define snncc_program_driver_hpp
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <poplar/DeviceManager.hpp>
+#include <poplar/Engine.hpp>
+#include <poplar/Graph.hpp>
+#include <poplar/IPUModel.hpp>
+#include <poplar/Program.hpp>
+
+#include "program_support.hpp"
+
+#ifndef SNNCC_CODELETS_DIR
+#define SNNCC_CODELETS_DIR "codelets"
+#endif
+
+namespace snncc_support {
+
+// ---- the program as data: compute sets, binding patterns and one row per
+// population, projection and the globals.
+enum Map : unsigned { NEURON, LIST, PARTIALS, SINGLE };     // tensor layouts
+enum Over : unsigned { NEURONS, SOURCE_NEURONS, LISTS, ONE }; // tiles a vertex kind runs on
+enum Role : unsigned { SELF, SOURCE, TARGET, IN, IN_SOURCE, GLOBAL, VALUE };
+enum Slice : unsigned { WHOLE, TILE, ELEM0, NONE };
+
+struct TensorDef {
+  const char *what;
+  bool isFloat;
+  Map map;
+  std::size_t rows; // values per neuron / sample / tile, or all (SINGLE)
+  bool init;        // one value per neuron from INIT ("<what>.<element>")
+};
+struct Bind {
+  const char *field;
+  Role role;
+  unsigned index; // incoming projection of IN / IN_SOURCE
+  const char *what; // tensor (suffix), or for VALUE: n, lo, b0, nb, +1, -1 or an element constant
+  Slice slice;
+};
+struct Pattern {
+  Over over;
+  std::vector<Bind> binds;
+};
+struct Group {
+  unsigned computeSet;
+  const char *vertex;
+  unsigned pattern;
+};
+struct Element {
+  const char *id; // "" for the globals
+  unsigned size;  // neurons (populations) or target neurons (projections)
+  unsigned rows;  // list capacity (populations) or source neurons (projections)
+  unsigned flags;
+  snncc_support::Layout tiles; // a projection's are its target's
+  int source, target;
+  std::vector<unsigned> incoming;
+  std::vector<Group> groups;
+  std::vector<TensorDef> tensors;
+  std::vector<std::pair<const char *, unsigned>> values; // constants of its vertices (capacities, delays, tiles)
+};
+// Element flags: what the program reads back and how.
+enum : unsigned { SPIKES = 1, GRAD_MASK = 2, OVERFLOW_ERROR = 4, MEMBRANE = 8, SYNAPSE = 16, BIAS = 32, PROJECTION = 64 };
+
+// The optimizer's constants; its per-step scalars are computed on the host in double.
+struct Optimizer {
+  bool adam;
+  double lr, beta1, beta2, eps, momentum;
+};
+
+struct Model {
+  unsigned timesteps, batch;
+  std::vector<const char *> computeSets;
+  std::vector<unsigned> forwardStep, backwardStep; // one forward and one reverse timestep, in order
+  unsigned loss, update;                           // compute sets
+  std::vector<Pattern> patterns;
+  std::vector<Element> elements;
+  unsigned globals, input, classes; // element indices; readout classes
+  unsigned numIPUs, tilesPerIPU, bytesPerTile; // the IPUModel used when no IPU is attached
+  Optimizer optimizer;
+};
+
+inline std::string tensorName(const Element &e, const std::string &what) {
+  return e.id[0] ? std::string(e.id) + "." + what : what;
+}
+
+inline poplar::Device selectDevice(const Model &m) {
+  auto manager = poplar::DeviceManager::createDeviceManager();
+  if (manager.getNumDevices() > 0) {
+    poplar::Device device = manager.getDevice(0);
+    if (device.attach())
+      return device;
+  }
+  poplar::IPUModel model("ipu2");
+  model.numIPUs = m.numIPUs;
+  model.tilesPerIPU = m.tilesPerIPU;
+  model.memoryBytesPerTile = m.bytesPerTile;
+  poplar::Device device = model.createDevice();
+  device.attach();
+  return device;
+}
+
+// The whole program: returns main's exit status.
+inline int run(const Model &m, int argc, char **argv) {
+  using namespace poplar;
+  using namespace poplar::program;
+  const unsigned T = m.timesteps, B = m.batch;
+  const unsigned GLOBALS = m.globals, INPUT = m.input, CLASSES = m.classes, LOSS = m.loss, UPDATE = m.update;
+  const std::vector<Pattern> &patterns = m.patterns;
+  const std::vector<Element> &elements = m.elements;
+  try {
+    const bool training = argc == 8 && std::string(argv[1]) == "--train";
+    if (!training && (argc < 4 || argc > 5)) {
+      std::cerr << "usage: " << argv[0] << " INIT BATCH OUT [STEPS]\n"
+                << "       " << argv[0] << " --train INIT DATA OUTDIR FIRST_EPOCH LAST_EPOCH STEPS_DONE\n";
+      return 2;
+    }
+    const std::string initPath = training ? argv[2] : argv[1];
+    const auto init = readTensorFile(initPath);
+
+    Device device = selectDevice(m);
+    Graph graph(device.getTarget());
+    graph.addCodelets(std::string(SNNCC_CODELETS_DIR) + "/snncc_generic.cpp");
+    graph.addCodelets(std::string(SNNCC_CODELETS_DIR) + "/model.cpp");
+
+    // ---- tensors (flat; layouts in snncc/lower/program.py)
+    std::map<std::string, Tensor> tensors;
+    auto V = [&](const std::string &name) -> Tensor & { return tensors.at(name); };
+    for (const Element &e : elements)
+      for (const TensorDef &d : e.tensors) {
+        const std::size_t n = d.map == NEURON ? d.rows * e.tiles.hi(e.tiles.numTiles - 1)
+                              : d.map == LIST ? d.rows * B
+                              : d.map == PARTIALS ? d.rows * e.tiles.numTiles : d.rows;
+        const std::string name = tensorName(e, d.what);
+        Tensor t = tensors[name] = graph.addVariable(d.isFloat ? FLOAT : UNSIGNED_INT, {n}, name);
+        if (d.map == NEURON)
+          mapNeuron(graph, t, e.tiles, unsigned(d.rows));
+        else if (d.map == LIST)
+          mapList(graph, t, e.tiles, unsigned(d.rows), B);
+        else if (d.map == PARTIALS)
+          mapPartials(graph, t, e.tiles, unsigned(d.rows));
+        else
+          graph.setTileMapping(t, e.tiles.firstTile);
+      }
+    Tensor zeroT = graph.addConstant<unsigned>(UNSIGNED_INT, {1}, 0u, "t.first");
+    Tensor lastT = graph.addConstant<unsigned>(UNSIGNED_INT, {1}, T - 1, "t.last");
+    graph.setTileMapping(zeroT, elements[GLOBALS].tiles.firstTile);
+    graph.setTileMapping(lastT, elements[GLOBALS].tiles.firstTile);
+
+    // ---- compute sets and their vertices: per element and group, one vertex per tile
+    std::vector<ComputeSet> cs;
+    for (const char *name : m.computeSets)
+      cs.push_back(graph.addComputeSet(name));
+    auto constant = [](const Element &e, const char *name) {
+      for (const auto &kv : e.values)
+        if (std::string(kv.first) == name)
+          return kv.second;
+      throw std::runtime_error("element '" + std::string(e.id) + "' has no constant '" + name + "'");
+    };
+    auto rowsOf = [&](const Element &e, const char *what) {
+      for (const TensorDef &d : e.tensors)
+        if (std::string(d.what) == what)
+          return std::pair<std::size_t, Map>(d.rows, d.map);
+      throw std::runtime_error("element '" + std::string(e.id) + "' has no tensor '" + what + "'");
+    };
+    for (const Element &e : elements)
+      for (const Group &g : e.groups) {
+        const Pattern &pat = patterns[g.pattern];
+        const Element &home = pat.over == SOURCE_NEURONS ? elements[unsigned(e.source)] : e;
+        const Layout &L = home.tiles;
+        const unsigned count = pat.over == LISTS ? L.listTiles : pat.over == ONE ? 1 : L.numTiles;
+        for (unsigned j = 0; j < count; ++j) {
+          const unsigned lo = pat.over == LISTS ? L.listBegin(j, B) : L.lo(j);
+          const unsigned hi = pat.over == LISTS ? L.listEnd(j, B) : L.hi(j);
+          if (pat.over == LISTS && hi == lo)
+            continue;
+          VertexRef v = graph.addVertex(cs[g.computeSet], g.vertex);
+          for (const Bind &b : pat.binds) {
+            if (b.role == VALUE) {
+              const std::string w = b.what;
+              if (w == "+1" || w == "-1")
+                graph.setInitialValue(v[b.field], w == "+1" ? 1 : -1);
+              else if (w == "lo" || w == "b0")
+                graph.setInitialValue(v[b.field], lo);
+              else if (w == "n" || w == "nb")
+                graph.setInitialValue(v[b.field], hi - lo);
+              else
+                graph.setInitialValue(v[b.field], constant(e, b.what));
+              continue;
+            }
+            const Element &owner = b.role == SELF ? e
+                                   : b.role == SOURCE ? elements[unsigned(e.source)]
+                                   : b.role == TARGET ? elements[unsigned(e.target)]
+                                   : b.role == IN ? elements[e.incoming[b.index]]
+                                   : b.role == IN_SOURCE ? elements[unsigned(elements[e.incoming[b.index]].source)]
+                                                         : elements[GLOBALS];
+            Tensor &t = V(tensorName(owner, b.what));
+            if (b.slice == ELEM0) {
+              graph.connect(v[b.field], t[0]);
+            } else if (b.slice == WHOLE) {
+              graph.connect(v[b.field], t);
+            } else {
+              const auto rm = rowsOf(owner, b.what);
+              const std::size_t a = rm.second == PARTIALS ? j : lo, z = rm.second == PARTIALS ? j + 1 : hi;
+              graph.connect(v[b.field], t.slice(rm.first * a, rm.first * z));
+            }
+          }
+          graph.setTileMapping(v, pat.over == LISTS ? L.listTile(j) : pat.over == ONE ? L.firstTile : L.tile(j));
+        }
+      }
+
+    // ---- streams and the training step
+    const Element &input = elements[INPUT];
+    Tensor &inIdsT = V(tensorName(input, "ids")), &inCountsT = V(tensorName(input, "counts")),
+           &inOverflowT = V(tensorName(input, "overflow"));
+    DataStream inIds = graph.addHostToDeviceFIFO("in.ids", UNSIGNED_INT, inIdsT.numElements());
+    DataStream inCounts = graph.addHostToDeviceFIFO("in.counts", UNSIGNED_INT, inCountsT.numElements());
+    DataStream inOverflow = graph.addHostToDeviceFIFO("in.overflow", UNSIGNED_INT, inOverflowT.numElements());
+    DataStream inLabels = graph.addHostToDeviceFIFO("in.labels", UNSIGNED_INT, B);
+    for (const auto &kv : tensors) {
+      graph.createHostWrite(kv.first, kv.second);
+      graph.createHostRead(kv.first, kv.second);
+    }
+    Sequence forward, backward;
+    for (unsigned c : m.forwardStep)
+      forward.add(Execute(cs[c]));
+    for (unsigned c : m.backwardStep)
+      backward.add(Execute(cs[c]));
+    // per-batch results out: the loss and scores, and every spiking population's counts and overflow
+    std::vector<std::pair<std::string, std::vector<unsigned char>>> outBuffers;
+    Sequence report;
+    auto streamOut = [&](const std::string &name) {
+      Tensor &t = V(name);
+      report.add(Copy(t, graph.addDeviceToHostFIFO("out." + name, t.elementType(), t.numElements())));
+      outBuffers.emplace_back("out." + name, std::vector<unsigned char>(t.numElements() * 4));
+    };
+    streamOut("loss");
+    streamOut("scores");
+    for (const Element &e : elements)
+      if (e.flags & SPIKES) {
+        streamOut(tensorName(e, "counts"));
+        streamOut(tensorName(e, "overflow"));
+      }
+    Sequence batchIn{Copy(inIds, inIdsT), Copy(inCounts, inCountsT), Copy(inOverflow, inOverflowT),
+                     Copy(inLabels, V("labels")), Copy(zeroT, V("t")), Repeat(T, forward), Execute(cs[LOSS])};
+    Sequence step{batchIn, Copy(lastT, V("t")), Repeat(T, backward), Execute(cs[UPDATE]), report};
+    Sequence evaluate{batchIn, report};
+    enum : unsigned { TRAIN_STEP = 0, EVALUATE = 1 };
+
+    Engine engine(graph, std::vector<Program>{step, evaluate});
+    engine.load(device);
+    for (auto &kv : outBuffers)
+      engine.connectStream(kv.first, kv.second.data(), kv.second.data() + kv.second.size());
+    auto streamed = [&](const std::string &name) -> const unsigned char * {
+      for (const auto &kv : outBuffers)
+        if (kv.first == "out." + name)
+          return kv.second.data();
+      throw std::runtime_error("no output stream '" + name + "'");
+    };
+
+    // ---- initial values: every tensor zero, then the weights from INIT
+    auto writeFloats = [&](const std::string &name, const std::vector<float> &v) {
+      engine.writeTensor(name, v.data(), v.data() + v.size());
+    };
+    for (const auto &kv : tensors) {
+      if (kv.second.elementType() == FLOAT)
+        writeFloats(kv.first, std::vector<float>(kv.second.numElements(), 0.0f));
+      else {
+        std::vector<unsigned> z(kv.second.numElements(), 0u);
+        engine.writeTensor(kv.first, z.data(), z.data() + z.size());
+      }
+    }
+    for (const Element &e : elements) {
+      for (const TensorDef &d : e.tensors)
+        if (d.init)
+          writeFloats(tensorName(e, d.what), toTiles(need(init, std::string(d.what) + "." + e.id, F32, e.size, initPath).values<float>(), e.tiles, 1, e.size));
+      if (!(e.flags & PROJECTION))
+        continue;
+      const std::string id = e.id;
+      writeFloats(id + ".w", toTiles(need(init, "weight." + id, F32, std::size_t(e.rows) * e.size, initPath).values<float>(), e.tiles, e.rows, e.size));
+      if (e.flags & BIAS)
+        writeFloats(id + ".b", toTiles(need(init, "bias." + id, F32, e.size, initPath).values<float>(), e.tiles, 1, e.size));
+    }
+    for (const auto &kv : init) // a checkpoint's device tensors (weights, optimizer state), as they were
+      if (kv.first.rfind("dev.", 0) == 0) {
+        const auto it = tensors.find(kv.first.substr(4));
+        if (it == tensors.end() || it->second.numElements() != kv.second.elements() || kv.second.dtype != (it->second.elementType() == FLOAT ? F32 : U32))
+          throw std::runtime_error(initPath + ": tensor '" + kv.first + "' does not fit this program");
+        engine.writeTensor(it->first, kv.second.data.data(), kv.second.data.data() + kv.second.data.size());
+      }
+
+    // ---- input spike-id lists (the drop rule of snncc.torch); x(b, t) points at sample b's inputs at t or is null
+    const Element &in = elements[INPUT];
+    const unsigned inSize = in.size, inCap = in.rows;
+    std::vector<unsigned> ids(std::size_t(B) * T * inCap, 0u), counts(std::size_t(B) * T * 2, 0u), overflow(std::size_t(B) * T, 0u);
+    std::vector<unsigned> labels(B, 0u);
+    auto encode = [&](auto x) {
+      std::fill(ids.begin(), ids.end(), 0u);
+      std::fill(overflow.begin(), overflow.end(), 0u);
+      for (unsigned b = 0; b < B; ++b)
+        for (unsigned t = 0; t < T; ++t) {
+          const std::size_t e = std::size_t(b) * T + t;
+          const std::uint8_t *row = x(b, t);
+          unsigned n = 0;
+          for (unsigned i = 0; row && i < inSize; ++i)
+            if (row[i]) {
+              if (n < inCap)
+                ids[e * inCap + n++] = i;
+              else
+                ++overflow[e];
+            }
+          counts[2 * e] = counts[2 * e + 1] = n;
+        }
+    };
+    engine.connectStream("in.ids", ids.data(), ids.data() + ids.size());
+    engine.connectStream("in.counts", counts.data(), counts.data() + counts.size());
+    engine.connectStream("in.overflow", overflow.data(), overflow.data() + overflow.size());
+    engine.connectStream("in.labels", labels.data(), labels.data() + labels.size());
+
+    // the optimizer's per-step scalars, computed on the host in double (k counts from 1)
+    auto setHyper = [&](unsigned k) {
+      const Optimizer &o = m.optimizer;
+      const std::vector<float> hyper =
+          o.adam ? std::vector<float>{float(1.0 - o.beta1), float(o.beta2), float(1.0 - o.beta2), float(o.eps),
+                                      float(-(o.lr / (1.0 - std::pow(o.beta1, double(k))))),
+                                      float(std::sqrt(1.0 - std::pow(o.beta2, double(k)))), 0.0f, 0.0f}
+                 : std::vector<float>{float(-o.lr), float(o.momentum), k == 1 ? 1.0f : 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+      writeFloats("hyper", hyper);
+    };
+
+    if (!training) {
+      // ---- one batch from BATCH, STEPS training steps on it
+      const std::string batchPath = argv[2];
+      const unsigned steps = argc == 5 ? unsigned(std::stoul(argv[4])) : 1u;
+      const auto batch = readTensorFile(batchPath);
+      const auto inputs = need(batch, "inputs", U8, std::size_t(T) * B * inSize, batchPath).values<std::uint8_t>();
+      const auto given = need(batch, "labels", U32, B, batchPath).values<unsigned>();
+      std::copy(given.begin(), given.end(), labels.begin()); // labels is the stream's buffer
+      for (unsigned b = 0; b < B; ++b)
+        if (labels[b] >= CLASSES) {
+          std::cerr << batchPath << ": label " << labels[b] << " of sample " << b << " is not below " << CLASSES << "\n";
+          return 2;
+        }
+      encode([&](unsigned b, unsigned t) { return &inputs[(std::size_t(t) * B + b) * inSize]; });
+      for (unsigned k = 1; k <= steps; ++k) {
+        setHyper(k);
+        engine.run(TRAIN_STEP);
+      }
+      // ---- results
+      auto readFloats = [&](const std::string &name) {
+        std::vector<float> v(V(name).numElements());
+        engine.readTensor(name, v.data(), v.data() + v.size());
+        return v;
+      };
+      auto readUnsigned = [&](const std::string &name) {
+        std::vector<unsigned> v(V(name).numElements());
+        engine.readTensor(name, v.data(), v.data() + v.size());
+        return v;
+      };
+      auto history = [&](const Element &e, const char *what) { // [T][B][N], without the initial state
+        const auto all = fromTiles(readFloats(tensorName(e, what)), e.tiles, (T + 1) * B, e.size);
+        return std::vector<float>(all.begin() + std::ptrdiff_t(std::size_t(B) * e.size), all.end());
+      };
+      std::vector<HostTensor> out;
+      const auto loss = readFloats("loss");
+      float lossSum = 0.0f;
+      for (float l : loss)
+        lossSum += l;
+      out.push_back(makeTensor("loss", F32, {1}, std::vector<float>{lossSum * (1.0f / float(B))}));
+      out.push_back(makeTensor("scores", F32, {B, CLASSES}, readFloats("scores")));
+      bool overflowError = false;
+      for (const Element &e : elements) {
+        const std::string id = e.id;
+        if (e.flags & SPIKES) {
+          const auto ids_ = readUnsigned(id + ".ids"), counts_ = readUnsigned(id + ".counts"), ovf = readUnsigned(id + ".overflow");
+          out.push_back(makeTensor("spikes." + id, F32, {T, B, e.size}, listsToDense(ids_, counts_, T, B, e.size, e.rows, 0)));
+          if (e.flags & GRAD_MASK)
+            out.push_back(makeTensor("grad_mask." + id, F32, {T, B, e.size}, listsToDense(ids_, counts_, T, B, e.size, e.rows, 1)));
+          std::vector<unsigned> ovfTB(std::size_t(T) * B);
+          for (unsigned b = 0; b < B; ++b)
+            for (unsigned t = 0; t < T; ++t) {
+              const std::size_t k = std::size_t(b) * T + t;
+              ovfTB[std::size_t(t) * B + b] = ovf[k];
+              if ((e.flags & OVERFLOW_ERROR) && ovf[k] > 0 && !overflowError) {
+                overflowError = true;
+                std::cerr << "population '" << id << "': " << counts_[2 * k] + ovf[k] << " spikes at timestep " << t
+                          << " of sample " << b << " exceed its capacity of " << e.rows << "\n";
+              }
+            }
+          out.push_back(makeTensor("overflow." + id, U32, {T, B}, ovfTB));
+        }
+        if (e.flags & MEMBRANE)
+          out.push_back(makeTensor("mem." + id, F32, {T, B, e.size}, history(e, "mem")));
+        if (e.flags & SYNAPSE)
+          out.push_back(makeTensor("syn." + id, F32, {T, B, e.size}, history(e, "syn")));
+        if (e.flags & PROJECTION) {
+          out.push_back(makeTensor("grad.weight." + id, F32, {e.rows, e.size}, fromTiles(readFloats(id + ".dw"), e.tiles, e.rows, e.size)));
+          out.push_back(makeTensor("weight." + id, F32, {e.rows, e.size}, fromTiles(readFloats(id + ".w"), e.tiles, e.rows, e.size)));
+          if (e.flags & BIAS) {
+            out.push_back(makeTensor("grad.bias." + id, F32, {e.size}, fromTiles(readFloats(id + ".db"), e.tiles, 1, e.size)));
+            out.push_back(makeTensor("bias." + id, F32, {e.size}, fromTiles(readFloats(id + ".b"), e.tiles, 1, e.size)));
+          }
+        }
+      }
+      writeTensorFile(argv[3], out);
+      return overflowError ? 3 : 0;
+    }
+
+    // ---- training over DATA: epochs FIRST..LAST, each a pass over the training split in
+    // the order of "order" [epoch - 1] and an evaluation of the test split
+    const std::string dataPath = argv[3], outDir = argv[4];
+    const unsigned firstEpoch = unsigned(std::stoul(argv[5])), lastEpoch = unsigned(std::stoul(argv[6]));
+    unsigned k = unsigned(std::stoul(argv[7])); // training steps done before (Adam's step counter)
+    const auto data = readTensorFile(dataPath);
+    auto samples = [&](const std::string &split) {
+      const auto it = data.find(split + ".labels");
+      return it == data.end() ? std::size_t(0) : it->second.elements();
+    };
+    const std::size_t nTrain = samples("train"), nTest = samples("test");
+    const auto trainX = need(data, "train.inputs", U8, nTrain * T * inSize, dataPath).values<std::uint8_t>();
+    const auto trainY = need(data, "train.labels", U32, nTrain, dataPath).values<unsigned>();
+    const auto testX = need(data, "test.inputs", U8, nTest * T * inSize, dataPath).values<std::uint8_t>();
+    const auto testY = need(data, "test.labels", U32, nTest, dataPath).values<unsigned>();
+    const HostTensor &orderT = data.at("order");
+    if (orderT.dims.size() != 2 || orderT.dims[1] != nTrain || orderT.dims[0] < lastEpoch || orderT.dtype != U32)
+      throw std::runtime_error(dataPath + ": 'order' must be uint32 [epochs >= " + std::to_string(lastEpoch) + ", " + std::to_string(nTrain) + "]");
+    const auto order = orderT.values<unsigned>();
+    for (unsigned y : trainY)
+      if (y >= CLASSES)
+        throw std::runtime_error(dataPath + ": label " + std::to_string(y) + " is not below " + std::to_string(CLASSES));
+    for (unsigned y : testY)
+      if (y >= CLASSES)
+        throw std::runtime_error(dataPath + ": label " + std::to_string(y) + " is not below " + std::to_string(CLASSES));
+
+    std::cout << std::setprecision(9) << "populations";
+    for (const Element &e : elements)
+      if (e.flags & SPIKES)
+        std::cout << ' ' << e.id;
+    std::cout << std::endl;
+    // runs one batch (positions pos[0..n) of a split; the rest of B is padding, label CLASSES) and
+    // prints "<tag> EPOCH BATCH SAMPLES LOSS_SUM CORRECT SPIKES... OVERFLOW..." (spiking populations in order)
+    auto batchRun = [&](const char *tag, unsigned epoch, std::size_t index, const std::vector<std::uint8_t> &X,
+                        const std::vector<unsigned> &Y, const unsigned *pos, unsigned n, unsigned program) {
+      for (unsigned b = 0; b < B; ++b)
+        labels[b] = b < n ? Y[pos[b]] : CLASSES;
+      encode([&](unsigned b, unsigned t) -> const std::uint8_t * {
+        return b < n ? &X[(std::size_t(pos[b]) * T + t) * inSize] : nullptr;
+      });
+      engine.run(program);
+      const float *loss = reinterpret_cast<const float *>(streamed("loss"));
+      const float *scores = reinterpret_cast<const float *>(streamed("scores"));
+      double lossSum = 0.0;
+      unsigned correct = 0;
+      for (unsigned b = 0; b < n; ++b) {
+        lossSum += loss[b];
+        unsigned best = 0;
+        for (unsigned c = 1; c < CLASSES; ++c)
+          if (scores[b * CLASSES + c] > scores[b * CLASSES + best])
+            best = c;
+        correct += best == labels[b] ? 1u : 0u;
+      }
+      std::vector<unsigned long long> spikes, over;
+      for (const Element &e : elements) {
+        if (!(e.flags & SPIKES))
+          continue;
+        const unsigned *cnt = reinterpret_cast<const unsigned *>(streamed(tensorName(e, "counts")));
+        const unsigned *ovf = reinterpret_cast<const unsigned *>(streamed(tensorName(e, "overflow")));
+        unsigned long long sp = 0, ov = 0;
+        for (unsigned b = 0; b < n; ++b)
+          for (unsigned t = 0; t < T; ++t) {
+            const std::size_t i = std::size_t(b) * T + t;
+            sp += cnt[2 * i];
+            ov += ovf[i];
+            if ((e.flags & OVERFLOW_ERROR) && ovf[i] > 0) {
+              std::cerr << "population '" << e.id << "': " << cnt[2 * i] + ovf[i] << " spikes at timestep " << t << " of "
+                        << (program == EVALUATE ? "test" : "training") << " sample " << pos[b] << " exceed its capacity of " << e.rows
+                        << " (raise sparsity.max_spikes or max_activity, or set overflow to 'drop')\n";
+              std::exit(3);
+            }
+          }
+        spikes.push_back(sp);
+        over.push_back(ov);
+      }
+      std::cout << tag << ' ' << epoch << ' ' << index << ' ' << n << ' ' << lossSum << ' ' << correct;
+      for (auto v : spikes)
+        std::cout << ' ' << v;
+      for (auto v : over)
+        std::cout << ' ' << v;
+      std::cout << std::endl;
+    };
+    std::vector<unsigned> testPos(nTest);
+    for (std::size_t i = 0; i < nTest; ++i)
+      testPos[i] = unsigned(i);
+    for (unsigned epoch = firstEpoch; epoch <= lastEpoch; ++epoch) {
+      const unsigned *ord = &order[std::size_t(epoch - 1) * nTrain];
+      for (std::size_t i = 0, index = 1; i < nTrain; i += B, ++index) {
+        setHyper(++k);
+        batchRun("batch", epoch, index, trainX, trainY, ord + i, unsigned(std::min<std::size_t>(B, nTrain - i)), TRAIN_STEP);
+      }
+      for (std::size_t i = 0, index = 1; i < nTest; i += B, ++index)
+        batchRun("test", epoch, index, testX, testY, testPos.data() + i, unsigned(std::min<std::size_t>(B, nTest - i)), EVALUATE);
+      // the weights (and, as "dev.<tensor>", every projection tensor a resumed run needs) after the epoch
+      std::vector<HostTensor> out;
+      for (const Element &e : elements) {
+        if (!(e.flags & PROJECTION))
+          continue;
+        for (const TensorDef &d : e.tensors) {
+          const std::string what = d.what, name = tensorName(e, what);
+          if (what == "dw" || what == "db" || what == "partials")
+            continue;
+          std::vector<float> v(V(name).numElements());
+          engine.readTensor(name, v.data(), v.data() + v.size());
+          out.push_back(makeTensor("dev." + name, F32, {v.size()}, v));
+          if (what == "w")
+            out.push_back(makeTensor("weight." + std::string(e.id), F32, {e.rows, e.size}, fromTiles(v, e.tiles, e.rows, e.size)));
+          else if (what == "b")
+            out.push_back(makeTensor("bias." + std::string(e.id), F32, {e.size}, fromTiles(v, e.tiles, 1, e.size)));
+        }
+      }
+      out.push_back(makeTensor("steps", U32, {1}, std::vector<unsigned>{k}));
+      writeTensorFile(outDir + "/epoch." + std::to_string(epoch) + ".bin", out);
+      std::cout << "epoch " << epoch << ' ' << k << std::endl;
+    }
+    return 0;
+  } catch (const std::exception &e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+} // namespace snncc_support
+
+#endif // snncc_program_driver_hpp
