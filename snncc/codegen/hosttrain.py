@@ -10,7 +10,7 @@ state after each epoch, which this module checkpoints.
 
 from __future__ import annotations
 
-import hashlib
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -23,14 +23,18 @@ from ..errors import UserError
 from ..ir import ModelGraph
 from ..runs import NonFiniteError, RunDir, check_finite, progress
 from ..runs.plots import plot_curves, plot_raster
+from ..partition.target import host_ir, host_threads
 from ..runtime.build import default_cache_root
 from . import tensorfile
 from .pipeline import build
 from .render import render, write_build_dir
 
-#: Checkpoint of the host backend: a tensor file with the program's "dev.<tensor>" device
-#: tensors, "weight.*"/"bias.*", "steps", and "meta.epoch", "meta.wall_s", "meta.model", "meta.program".
-CHECKPOINT_FORMAT = 1
+#: Checkpoint of the host backend: a tensor file with "weight.*"/"bias.*", "state.<projection>.<tensor>"
+#: (every projection tensor the program keeps across steps: weights, biases, optimizer state,
+#: [rows, target neurons] in host order, so that a checkpoint does not depend on the tile layout
+#: and resumes on either layout and any thread count), "steps", and "meta.epoch", "meta.wall_s",
+#: "meta.model", "meta.format".
+CHECKPOINT_FORMAT = 2
 
 
 class HostTrainingError(RuntimeError):
@@ -54,17 +58,55 @@ def data_tensors(ir: ModelGraph, epochs: int, base_dir: Path) -> tuple[dict[str,
     }, split
 
 
-def _checkpoint(epoch_file: Path, name: str, program_hash: str, epoch: int, wall_s: float) -> bytes:
+def _neuron_tensors(program) -> dict[str, tuple[Any, int, int]]:
+    """The projection tensors that the program writes after each epoch (program_driver.hpp: all
+    but the per-step gradients "dw", "db" and the "partials"), all in the neuron layout:
+    name -> (tile range, rows, target size)."""
+    out = {}
+    for e in program.elements:
+        if e.kind == "projection":
+            size = program.projection(e.id).n_out
+            for t in e.tensors:
+                if t.layout == "neuron" and t.name.rsplit(".", 1)[-1] not in ("dw", "db"):
+                    out[t.name] = (e.tiles, t.rows, size)
+    return out
+
+
+def from_tiles(flat: np.ndarray, tiles, rows: int, size: int) -> np.ndarray:
+    """A neuron-layout tensor ([tile][row][neuron of the tile]) as [rows, size] in host order."""
+    out = np.empty((rows, size), dtype=flat.dtype)
+    for j in range(tiles.num_tiles):
+        lo, hi = tiles.neuron_range(j)
+        out[:, lo:hi] = flat[rows * lo:rows * hi].reshape(rows, hi - lo)
+    return out
+
+
+def to_tiles(host: np.ndarray, tiles, rows: int, size: int) -> np.ndarray:
+    """The inverse of from_tiles."""
+    out = np.empty(rows * size, dtype=host.dtype)
+    for j in range(tiles.num_tiles):
+        lo, hi = tiles.neuron_range(j)
+        out[rows * lo:rows * hi] = host[:, lo:hi].reshape(-1)
+    return out
+
+
+def _checkpoint(epoch_file: Path, program, name: str, epoch: int, wall_s: float) -> bytes:
     t = tensorfile.read(epoch_file)
+    layouts = _neuron_tensors(program)
+    for key in [k for k in t if k.startswith("dev.")]:
+        tensor = key[len("dev."):]
+        if tensor not in layouts:
+            raise HostTrainingError(f"{epoch_file}: device tensor '{tensor}' has no host-order form")
+        t[f"state.{tensor}"] = from_tiles(t.pop(key), *layouts[tensor])
     t["meta.epoch"] = np.array([epoch], dtype=np.uint32)
     t["meta.wall_s"] = np.array([wall_s], dtype=np.float32)
     t["meta.model"] = np.frombuffer(name.encode(), dtype=np.uint8)
-    t["meta.program"] = np.frombuffer(program_hash.encode(), dtype=np.uint8)
     t["meta.format"] = np.array([CHECKPOINT_FORMAT], dtype=np.uint32)
     return tensorfile.dumps(t)
 
 
-def _restore(payload: bytes, name: str, program_hash: str, where: Path) -> tuple[dict[str, np.ndarray], int, int, float]:
+def _restore(payload: bytes, program, name: str, where: Path) -> tuple[dict[str, np.ndarray], int, int, float]:
+    """The checkpoint's state as the program's "dev.<tensor>" INIT entries, its epoch, steps and wall time."""
     try:
         t = tensorfile.loads(payload)
     except (tensorfile.TensorFileError, ValueError, KeyError) as exc:
@@ -73,17 +115,28 @@ def _restore(payload: bytes, name: str, program_hash: str, where: Path) -> tuple
     model = bytes(t.get("meta.model", np.zeros(0, np.uint8))).decode(errors="replace")
     if "meta.format" not in t or int(t["meta.format"][0]) != CHECKPOINT_FORMAT or model != name:
         raise HostTrainingError(f"{where}: not a host-backend checkpoint of model '{name}' "
-                                "(a torch-backend checkpoint or another model's?)")
-    if bytes(t["meta.program"]).decode() != program_hash:
-        raise HostTrainingError(f"{where}: the checkpoint was written by a different generated program "
-                                "(the model or snncc changed); start a fresh run")
-    dev = {k: v for k, v in t.items() if k.startswith("dev.")}
+                                "(a torch-backend checkpoint, an older snncc's or another model's?)")
+    layouts = _neuron_tensors(program)
+    state = {k[len("state."):]: v for k, v in t.items() if k.startswith("state.")}
+    if set(state) != set(layouts):
+        raise HostTrainingError(f"{where}: the checkpoint's tensors do not match model '{name}' (the model or "
+                                "its optimizer changed?); start a fresh run")
+    dev = {}
+    for tensor, (tiles, rows, size) in layouts.items():
+        if state[tensor].shape != (rows, size):
+            raise HostTrainingError(f"{where}: '{tensor}' is {list(state[tensor].shape)} in the checkpoint but "
+                                    f"[{rows}, {size}] in model '{name}' (the model changed?); start a fresh run")
+        dev[f"dev.{tensor}"] = to_tiles(state[tensor], tiles, rows, size)
     return dev, int(t["meta.epoch"][0]), int(t["steps"][0]), float(t["meta.wall_s"][0])
 
 
-def train_host(ir: ModelGraph, spec_path: Path, options, log: Callable[[str], None] = print):
+def train_host(ir: ModelGraph, spec_path: Path, options, log: Callable[[str], None] = print,
+               emulate_target: bool = False, threads: int | None = None, runtime: str = "host"):
     """Train with the generated program on the host runtime; options: snncc.torch.trainer.TrainOptions.
-    Returns a snncc.torch.trainer.TrainSummary."""
+    The program is planned for this machine's CPU-shaped target (snncc.partition.target) with
+    `threads` runtime threads (default: the CPUs this process may use), or with emulate_target
+    for the spec's exact IPU tile layout. runtime "poplar" builds the program with the Poplar
+    SDK (snncc.codegen.pipeline.build refuses it without one). Returns a snncc.torch.trainer.TrainSummary."""
     from ..lower import LoweringError, lower
     from ..partition import PlanError, make_plan
     from ..torch.trainer import TrainSummary
@@ -94,14 +147,17 @@ def train_host(ir: ModelGraph, spec_path: Path, options, log: Callable[[str], No
     epochs = options.epochs or s.epochs
     run = RunDir(options.run_dir)
     run.path.mkdir(parents=True, exist_ok=True)
+    threads = threads or host_threads()
+    planned = ir if emulate_target else host_ir(ir, threads)
     try:
-        plan = make_plan(ir)
-        files = render(lower(ir, plan), plan)
+        plan = make_plan(planned)
+        program = lower(planned, plan)
+        files = render(program, plan)
     except (PlanError, LoweringError) as exc:
-        raise UserError(f"{spec_path}: {exc}") from None
-    program_hash = hashlib.sha256(b"".join(files[k] for k in sorted(files))).hexdigest()
+        where = "the spec's target" if emulate_target else f"this machine's CPU-shaped target ({threads} threads)"
+        raise UserError(f"{spec_path}: on {where}: {exc}") from None
     src = write_build_dir(files, run.path / "program")
-    binary = build(src, "host", cache_root=default_cache_root())
+    binary = build(src, runtime, cache_root=default_cache_root())
 
     data, split = data_tensors(ir, epochs, options.base_dir)
     work = run.path / "work"
@@ -110,7 +166,7 @@ def train_host(ir: ModelGraph, spec_path: Path, options, log: Callable[[str], No
     _, init = init_tensors(ir)
     start_epoch, steps_done, wall_before = 1, 0, 0.0
     if options.resume and (payload := run.load_checkpoint()) is not None:
-        dev, done, steps_done, wall_before = _restore(payload, ir.name, program_hash, run.checkpoint_path)
+        dev, done, steps_done, wall_before = _restore(payload, program, ir.name, run.checkpoint_path)
         init.update(dev)
         start_epoch = done + 1
         run.trim_metrics(done)
@@ -127,7 +183,7 @@ def train_host(ir: ModelGraph, spec_path: Path, options, log: Callable[[str], No
     wall = wall_before
     if start_epoch <= epochs:
         wall = _run_epochs(ir, binary, work, run, options, log, pops, sizes, start_epoch, epochs, steps_done,
-                           wall_before, program_hash, n_train, n_batches)
+                           wall_before, program, threads, n_train, n_batches)
     metrics = run.metrics()
     if options.plots and metrics:
         plot_curves(metrics, run.path)
@@ -136,14 +192,15 @@ def train_host(ir: ModelGraph, spec_path: Path, options, log: Callable[[str], No
     return TrainSummary(ir.name, epochs, metrics, run.path, wall_before + time.perf_counter() - started)
 
 
-def _run_epochs(ir, binary, work, run, options, log, pops, sizes, first, last, steps_done, wall, program_hash,
+def _run_epochs(ir, binary, work, run, options, log, pops, sizes, first, last, steps_done, wall, program, threads,
                 n_train, n_batches) -> float:
     s = ir.settings
     stderr_path = work / "stderr.txt"
     with open(stderr_path, "w") as err:
         proc = subprocess.Popen([str(binary), "--train", str(work / "init.bin"), str(work / "data.bin"), str(work),
                                  str(first), str(last), str(steps_done)],
-                                stdout=subprocess.PIPE, stderr=err, text=True, bufsize=1, preexec_fn=_die_with_parent)
+                                stdout=subprocess.PIPE, stderr=err, text=True, bufsize=1, preexec_fn=_die_with_parent,
+                                env={**os.environ, "SNNCC_NUM_THREADS": str(threads)})
     tally: dict[str, Any] = {}
     bar = None
     t0 = time.perf_counter()
@@ -212,7 +269,7 @@ def _run_epochs(ir, binary, work, run, options, log, pops, sizes, first, last, s
                 }
                 run.append_metrics(row)
                 # one file per epoch: the program may already be past this epoch (stdout is buffered)
-                run.save_checkpoint(epoch, _checkpoint(work / f"epoch.{epoch}.bin", ir.name, program_hash, epoch, wall))
+                run.save_checkpoint(epoch, _checkpoint(work / f"epoch.{epoch}.bin", program, ir.name, epoch, wall))
                 (work / f"epoch.{epoch - 1}.bin").unlink(missing_ok=True)
                 log(f"epoch {epoch}: train loss {row['train_loss']:.4f}, train accuracy {row['train_acc']:.4f}, "
                     f"test accuracy {row['test_acc']:.4f}, {row['samples_per_s']:.0f} samples/s")

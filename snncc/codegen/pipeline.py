@@ -10,15 +10,27 @@ from ..errors import UserError
 from ..ir import ModelGraph, spec_to_ir
 from ..lower import LoweringError, lower
 from ..partition import PlanError, make_plan
+from ..partition.target import host_ir
 from ..runtime.build import BuildError, build_cmake_project
 from ..spec import load_spec
 from .render import render, write_build_dir
 
 
-def compile_spec(path: str | os.PathLike) -> tuple[ModelGraph, dict[str, bytes]]:
+#: what a program's tiles are: the spec's IPU target exactly, or this machine's CPU-shaped
+#: target (snncc.partition.target), which the host backend trains on by default
+LAYOUTS = ("ipu", "cpu")
+
+
+def compile_spec(path: str | os.PathLike, layout: str = "ipu",
+                 threads: int | None = None) -> tuple[ModelGraph, dict[str, bytes]]:
     """The IR and the rendered build directory of a spec file (UserError for a model that
-    does not fit or that the generator cannot lower)."""
+    does not fit or that the generator cannot lower). layout "cpu": planned for this
+    machine's CPU-shaped target with `threads` runtime threads (default: its CPUs)."""
     ir = spec_to_ir(load_spec(path))
+    if layout == "cpu":
+        ir = host_ir(ir, threads)
+    elif layout != "ipu":
+        raise ValueError(f"layout must be one of {LAYOUTS}, not {layout!r}")
     try:
         plan = make_plan(ir)
         program = lower(ir, plan)
@@ -35,6 +47,11 @@ def compile_to(path: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
         raise UserError(f"cannot write {out_dir}: {exc.strerror or exc}") from None
 
 
+def poplar_sdk_available() -> bool:
+    """Whether the Poplar SDK is enabled in this environment (its enable.sh puts popc on PATH)."""
+    return bool(shutil.which("popc") or os.environ.get("POPLAR_SDK_ENABLED"))
+
+
 def build(build_dir: str | os.PathLike, runtime: str = "host", cache_root: str | os.PathLike | None = None) -> Path:
     """Build a compiled directory; return the path of its `train` binary.
 
@@ -45,7 +62,7 @@ def build(build_dir: str | os.PathLike, runtime: str = "host", cache_root: str |
     if not (d / "CMakeLists.txt").is_file() or not (d / "program.cpp").is_file():
         raise UserError(f"{d}: not a directory written by `snncc compile`")
     if runtime == "poplar":
-        if not shutil.which("popc") and not os.environ.get("POPLAR_SDK_ENABLED"):
+        if not poplar_sdk_available():
             raise UserError("--runtime poplar: the Poplar SDK is not installed or not enabled (no popc on PATH; "
                             "source the SDK's enable.sh), use --runtime host")
         args = ["-DSNNCC_RUNTIME=poplar"]

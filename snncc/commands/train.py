@@ -1,8 +1,9 @@
 """`snncc train FILE`: train a model and write its run directory.
 
-Backends: torch (snncc.torch, the reference semantics; the default for now) and host
-(the generated program on snncc's host runtime, snncc.codegen.hosttrain); poplar is not
-there yet.
+Backends: host (the default: the generated program on snncc's host runtime, planned for
+this machine's CPU-shaped target or, with --emulate-target, the spec's IPU tiles;
+snncc.codegen.hosttrain), poplar (the same program built with the Poplar SDK, on the spec's
+IPU target; refused when the SDK is absent) and torch (snncc.torch, the reference semantics).
 """
 
 from __future__ import annotations
@@ -26,21 +27,24 @@ BACKENDS = ("torch", "host", "poplar")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE", help="model file (JSON)")
-    parser.add_argument("--backend", choices=BACKENDS, default="torch",
-                        help="what runs the training: torch (the PyTorch reference, default for now), "
-                        "host (the generated program on the CPU runtime), poplar (on IPUs)")
+    parser.add_argument("--backend", choices=BACKENDS, default="host",
+                        help="what runs the training: host (default: the generated program on snncc's CPU "
+                        "runtime), poplar (the generated program on IPUs, with the Poplar SDK), torch (the "
+                        "PyTorch reference)")
+    parser.add_argument("--emulate-target", action="store_true",
+                        help="host backend: run the spec's exact IPU tile layout instead of this machine's "
+                        "CPU-shaped target (slower; trains identically up to float rounding)")
     parser.add_argument("--epochs", type=int, metavar="N", help="train N epochs instead of the spec's")
     parser.add_argument("--run-dir", metavar="DIR", help="where metrics, checkpoints and plots go (default runs/NAME)")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="torch backend: the device (default cpu)")
     parser.add_argument("--resume", action="store_true", help="continue from the run directory's last checkpoint")
     parser.add_argument("--threads", type=int, metavar="N",
-                        help="torch backend: CPU threads per process (default: torch's choice)")
+                        help="CPU threads: of the host runtime (default: every CPU this process may use) "
+                        "or of torch per process (default: torch's choice)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.backend == "poplar":
-        raise UserError("the poplar backend does not exist yet; use --backend host or torch")
     if args.epochs is not None and args.epochs < 1:
         raise UserError(f"--epochs must be at least 1, not {args.epochs}")
     if args.threads is not None and args.threads < 1:
@@ -54,7 +58,17 @@ def run(args: argparse.Namespace) -> int:
     from ..ir import spec_to_ir
     from ..torch.trainer import TrainingError, TrainOptions, train
 
-    if args.threads:
+    if args.backend == "poplar":
+        from ..codegen.pipeline import poplar_sdk_available
+
+        if not poplar_sdk_available():
+            raise UserError("--backend poplar needs the Poplar SDK (no popc on PATH: source the SDK's enable.sh); "
+                            "use --backend host (the default) or torch")
+    if args.device == "cuda" and args.backend != "torch":
+        raise UserError("--device is for --backend torch (host and poplar run the generated program)")
+    if args.emulate_target and args.backend != "host":
+        raise UserError("--emulate-target is for --backend host (poplar runs the spec's target anyway)")
+    if args.threads and args.backend == "torch":
         torch.set_num_threads(args.threads)
     ir = spec_to_ir(spec)
     options = TrainOptions(
@@ -67,11 +81,13 @@ def run(args: argparse.Namespace) -> int:
     )
     log = (lambda _line: None) if args.quiet else print
     try:
-        if args.backend == "host":
+        if args.backend in ("host", "poplar"):
             from ..codegen.hosttrain import HostTrainingError, train_host
 
             try:
-                summary = train_host(ir, Path(args.file), options, log=log)
+                summary = train_host(ir, Path(args.file), options, log=log, runtime=args.backend,
+                                     emulate_target=args.emulate_target or args.backend == "poplar",
+                                     threads=args.threads)
             except HostTrainingError as exc:
                 raise UserError(str(exc)) from None
         else:

@@ -1,4 +1,5 @@
-"""`snncc verify FILE [--steps N]`: the generated program against the torch reference."""
+"""`snncc verify FILE [--steps N] [--layout ipu|cpu|both]`: the generated program against the torch reference
+(codegen.verify imports torch: only when verifying)."""
 
 from __future__ import annotations
 
@@ -18,14 +19,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE", help="model file (JSON)")
     parser.add_argument("--steps", type=int, default=1, metavar="N", help="training steps (default 1)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random batch (default 0)")
+    parser.add_argument("--layout", choices=("ipu", "cpu", "both"), default="both",
+                        help="which program: planned for the spec's IPU target exactly (ipu), for this machine's "
+                        "CPU-shaped target that `snncc train` uses by default (cpu), or each in turn (both, default)")
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..codegen.verify import TOLERANCE, verify  # imports torch: only when verifying
-
     if args.steps < 1:
         raise UserError("--steps must be at least 1")
-    ir, files = compile_spec(args.file)
+    ok = True
+    for layout in (("ipu", "cpu") if args.layout == "both" else (args.layout,)):
+        ok = _verify_layout(args, layout) and ok
+    if not ok:
+        print(f"snncc verify: {args.file}: the generated program differs from the reference", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _verify_layout(args: argparse.Namespace, layout: str) -> bool:
+    from ..codegen.verify import TOLERANCE, verify
+
+    ir, files = compile_spec(args.file, layout)
     with tempfile.TemporaryDirectory(prefix="snncc-verify-") as tmp:
         src = write_build_dir(files, Path(tmp) / ir.name)
         start = time.monotonic()
@@ -38,10 +52,9 @@ def run(args: argparse.Namespace) -> int:
         except RuntimeError as exc:
             raise UserError(str(exc)) from None
         ran = time.monotonic() - start
-    print(f"verify {ir.name}: {args.steps} step(s), batch {ir.settings.batch_size}, {ir.settings.timesteps} timesteps "
-          f"(build {built:.1f} s, run and compare {ran:.1f} s); tolerance: relative {TOLERANCE:g}")
+    tiles = ir.settings.target.num_ipus * ir.settings.target.tiles_per_ipu
+    print(f"verify {ir.name}, {layout} layout ({tiles:,} tiles): {args.steps} step(s), batch {ir.settings.batch_size}, "
+          f"{ir.settings.timesteps} timesteps (build {built:.1f} s, run and compare {ran:.1f} s); "
+          f"tolerance: relative {TOLERANCE:g}")
     print(report.text(), end="")
-    if not report.ok:
-        print(f"snncc verify: {args.file}: the generated program differs from the reference", file=sys.stderr)
-        return 1
-    return 0
+    return report.ok

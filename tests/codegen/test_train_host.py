@@ -110,3 +110,30 @@ def test_sigkill_then_resume_equals_uninterrupted(tmp_path):
     for a, b in zip(resumed, whole):
         for key in ("train_loss", "test_loss", "train_acc", "test_acc", "populations"):
             assert a[key] == b[key], key
+
+
+def test_ipu_and_cpu_layouts_train_alike(tmp_path):
+    """The spec's exact IPU tile layout (--emulate-target) and the CPU-shaped target (2 and
+    3 threads: 4 and 6 tiles) train the same model: equal up to float rounding."""
+    path, ir = _spec(tmp_path, "layouts", epochs=2)
+    ipu = train_host(ir, path, _options(tmp_path / "ipu"), log=lambda _: None, emulate_target=True).metrics
+    for threads in (2, 3):
+        cpu = train_host(ir, path, _options(tmp_path / f"cpu{threads}"), log=lambda _: None, threads=threads).metrics
+        _same_epochs(cpu, ipu, rel=1e-5)
+    plan = json.loads((tmp_path / "cpu3" / "program" / "plan.json").read_text())["target"]
+    assert (plan["num_ipus"], plan["tiles_per_ipu"]) == (1, 6)
+    spec_target = json.loads(path.read_text()).get("target", {})
+    ipu_plan = json.loads((tmp_path / "ipu" / "program" / "plan.json").read_text())["target"]
+    assert ipu_plan["tiles_per_ipu"] == spec_target.get("tiles_per_ipu", 1472) != 6
+
+
+def test_checkpoint_resumes_on_the_other_layout(tmp_path):
+    """Checkpoints hold weights and optimizer state in host order: a run started on the IPU
+    layout resumes on the CPU-shaped target (another tile count) and ends like a run that
+    never changed layout (up to float rounding)."""
+    path, ir = _spec(tmp_path, "relayout", epochs=3)
+    whole = train_host(ir, path, _options(tmp_path / "whole"), log=lambda _: None, threads=2).metrics
+    train_host(ir, path, _options(tmp_path / "parts", epochs=1), log=lambda _: None, emulate_target=True)
+    resumed = train_host(ir, path, _options(tmp_path / "parts", resume=True), log=lambda _: None, threads=2).metrics
+    assert [r["epoch"] for r in resumed] == [1, 2, 3]
+    _same_epochs(resumed, whole, rel=1e-5)

@@ -85,6 +85,9 @@ def test_verify_command_exit_status(tmp_path, capsys):
     assert main(["verify", str(path)]) == 0
     out = capsys.readouterr().out
     assert "gradient  weight.x_to_h" in out and "tolerance: relative 0.0001" in out
+    # both programs: the spec's IPU tiles and this machine's CPU-shaped target
+    assert "verify cli, ipu layout (" in out and "verify cli, cpu layout (" in out
+    assert out.count("gradient  weight.x_to_h") == 2
 
 
 def test_per_neuron_parameters_and_given_weights(verify_spec, tmp_path):

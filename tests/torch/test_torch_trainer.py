@@ -97,13 +97,14 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     path = _spec_file(tmp_path)
     assert cli.main(["train", str(path), "--backend", "poplar"]) == 1
     err = capsys.readouterr().err.strip()
-    assert err == "snncc train: error: the poplar backend does not exist yet; use --backend host or torch"
+    assert err == ("snncc train: error: --backend poplar needs the Poplar SDK (no popc on PATH: source the SDK's "
+                   "enable.sh); use --backend host (the default) or torch")
     assert cli.main(["train", str(tmp_path / "missing.json")]) == 1
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
 
 
 def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "snncc.cli", "train", *args, "--quiet", "--threads", "1"]
+    return [sys.executable, "-m", "snncc.cli", "train", *args, "--backend", "torch", "--quiet", "--threads", "1"]
 
 
 def _rows(run_dir: Path) -> list[dict]:

@@ -1,0 +1,62 @@
+"""The CPU-shaped target that the host backend plans for by default.
+
+A spec's target is an IPU system: thousands of small tiles. The host runtime can run
+that layout exactly (`--emulate-target`), but on a CPU every tile costs a vertex call per
+compute set and a superstep synchronises all of them, so a few large tiles are faster:
+`TILES_PER_THREAD` tiles per runtime thread (one IPU), each with an equal share of the
+machine's memory. Everything else (the model, the schedule, the arithmetic of every
+vertex) is unchanged, so both layouts train identically up to float rounding (the order
+in which a neuron's incoming weight rows are summed does not depend on the layout; the
+reduction of input gradients over a projection's target tiles does).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+from ..ir import ModelGraph
+from ..spec.models import IPUTarget
+
+#: tiles per runtime thread. Measured on digits (2 threads; bench/RESULTS.md, "CPU-shaped
+#: target"): 4 tiles trained fastest, 2 and 8 within 10-20 %; 330 tiles (the IPU layout) 1.5x slower.
+TILES_PER_THREAD = 2
+#: the host runtime's IPUModel takes memoryBytesPerTile as an unsigned (32-bit) value
+MAX_BYTES_PER_TILE = 0xFFFF_F000
+
+
+def host_threads() -> int:
+    """Threads the host runtime will use: the CPUs this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def machine_memory() -> int:
+    """Physical memory in bytes (4 GiB where the platform does not say)."""
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):
+        return 4 << 30
+
+
+def cpu_target(target: IPUTarget, threads: int, memory_bytes: int) -> IPUTarget:
+    """One IPU of threads x TILES_PER_THREAD tiles sharing memory_bytes; the rest of target kept."""
+    tiles = max(1, threads) * TILES_PER_THREAD
+    per_tile = min(MAX_BYTES_PER_TILE, max(1024, memory_bytes // tiles))
+    # model_copy does not validate: tiles_per_ipu may exceed an IPU's 1,472 here.
+    return target.model_copy(update={"num_ipus": 1, "tiles_per_ipu": tiles, "bytes_per_tile": per_tile})
+
+
+def with_target(ir: ModelGraph, target: IPUTarget) -> ModelGraph:
+    """The same model planned for another target."""
+    return dataclasses.replace(ir, settings=dataclasses.replace(ir.settings, target=target))
+
+
+def host_ir(ir: ModelGraph, threads: int | None = None) -> ModelGraph:
+    """The model on the CPU-shaped target of this machine (threads: default host_threads())."""
+    return with_target(ir, cpu_target(ir.settings.target, threads or host_threads(), machine_memory()))
+
+
+__all__ = ["TILES_PER_THREAD", "cpu_target", "host_ir", "host_threads", "machine_memory", "with_target"]
