@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -21,7 +22,7 @@ import numpy as np
 from ..data import Dataset, batch_order, load_data
 from ..errors import UserError
 from ..ir import ModelGraph
-from ..runs import NonFiniteError, RunDir, check_finite, progress
+from ..runs import NonFiniteError, RunDir, TrainSummary, check_finite, progress
 from ..runs.plots import plot_curves, plot_raster
 from ..partition.target import host_ir, host_threads
 from ..runtime.build import default_cache_root
@@ -139,8 +140,6 @@ def train_host(ir: ModelGraph, spec_path: Path, options, log: Callable[[str], No
     SDK (snncc.codegen.pipeline.build refuses it without one). Returns a snncc.torch.trainer.TrainSummary."""
     from ..lower import LoweringError, lower
     from ..partition import PlanError, make_plan
-    from ..torch.trainer import TrainSummary
-    from .verify import init_tensors
 
     started = time.perf_counter()
     s = ir.settings
@@ -157,13 +156,18 @@ def train_host(ir: ModelGraph, spec_path: Path, options, log: Callable[[str], No
         where = "the spec's target" if emulate_target else f"this machine's CPU-shaped target ({threads} threads)"
         raise UserError(f"{spec_path}: on {where}: {exc}") from None
     src = write_build_dir(files, run.path / "program")
-    binary = build(src, runtime, cache_root=default_cache_root())
+    # The build (a subprocess) runs while this process loads the data and imports torch for
+    # the initial weights: seconds each on a cold start.
+    with ThreadPoolExecutor(1) as pool:
+        building = pool.submit(build, src, runtime, cache_root=default_cache_root())
+        data, split = data_tensors(ir, epochs, options.base_dir)
+        work = run.path / "work"
+        work.mkdir(exist_ok=True)
+        tensorfile.write(work / "data.bin", data)
+        from .verify import init_tensors  # imports torch
 
-    data, split = data_tensors(ir, epochs, options.base_dir)
-    work = run.path / "work"
-    work.mkdir(exist_ok=True)
-    tensorfile.write(work / "data.bin", data)
-    _, init = init_tensors(ir)
+        _, init = init_tensors(ir)
+        binary = building.result()
     start_epoch, steps_done, wall_before = 1, 0, 0.0
     if options.resume and (payload := run.load_checkpoint()) is not None:
         dev, done, steps_done, wall_before = _restore(payload, program, ir.name, run.checkpoint_path)

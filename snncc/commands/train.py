@@ -51,12 +51,9 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--threads must be at least 1, not {args.threads}")
     spec = load_spec(args.file)
 
-    # torch is imported only here: the other commands start without it.
-    import torch
-
     from ..data import DataError
     from ..ir import spec_to_ir
-    from ..torch.trainer import TrainingError, TrainOptions, train
+    from ..runs import TrainOptions
 
     if args.backend == "poplar":
         from ..codegen.pipeline import poplar_sdk_available
@@ -68,8 +65,6 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--device is for --backend torch (host and poplar run the generated program)")
     if args.emulate_target and args.backend != "host":
         raise UserError("--emulate-target is for --backend host (poplar runs the spec's target anyway)")
-    if args.threads and args.backend == "torch":
-        torch.set_num_threads(args.threads)
     ir = spec_to_ir(spec)
     options = TrainOptions(
         run_dir=Path(args.run_dir) if args.run_dir else Path("runs") / ir.name,
@@ -91,8 +86,18 @@ def run(args: argparse.Namespace) -> int:
             except HostTrainingError as exc:
                 raise UserError(str(exc)) from None
         else:
-            summary = train(ir, options, log=log)
-    except (TrainingError, DataError) as exc:
+            # torch is imported only here (the host backend imports it late, while its build runs)
+            import torch
+
+            from ..torch.trainer import TrainingError, train
+
+            if args.threads:
+                torch.set_num_threads(args.threads)
+            try:
+                summary = train(ir, options, log=log)
+            except TrainingError as exc:
+                raise UserError(str(exc)) from None
+    except DataError as exc:
         raise UserError(str(exc)) from None
     if summary.rank == 0:
         print(summary.line())

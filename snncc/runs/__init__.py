@@ -11,5 +11,6 @@ Nothing here knows about torch models, so every backend can share it.
 
 from .progress import progress
 from .rundir import NonFiniteError, RunDir, check_finite
+from .summary import TrainOptions, TrainSummary
 
-__all__ = ["NonFiniteError", "RunDir", "check_finite", "progress"]
+__all__ = ["NonFiniteError", "RunDir", "TrainOptions", "TrainSummary", "check_finite", "progress"]
