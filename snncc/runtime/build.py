@@ -13,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import platform
 import re
 import shutil
 import subprocess
@@ -21,6 +22,10 @@ from pathlib import Path
 
 _RUNTIME_DIR = Path(__file__).resolve().parent
 _RUNTIME_SOURCES = ("CMakeLists.txt", "include", "src")
+#: where installing snncc puts the runtime library it built (hatch_build.py): looked up
+#: before the build cache, under the same content-hashed name
+PREBUILT_DIR = _RUNTIME_DIR / "prebuilt"
+_LIBRARY = "libsnncc_poplar_host.a"
 _OK_MARKER = ".snncc-build-ok"
 # The first line that looks like a compiler, linker or CMake error.
 _ERROR_LINE = re.compile(r"(?:\berror\b|\bError\b|undefined reference)")
@@ -56,7 +61,7 @@ def _hash_tree(h: "hashlib._Hash", root: Path, paths: Iterable[Path]) -> None:
 
 
 def _files(root: Path) -> list[Path]:
-    skip = {"build", "__pycache__", ".git"}
+    skip = {"build", "__pycache__", ".git", "prebuilt"}
     out = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = [d for d in dirnames if d not in skip]
@@ -73,7 +78,20 @@ def content_hash(source_dir: Path, settings: Sequence[str]) -> str:
         _hash_tree(h, _RUNTIME_DIR, _files(p) if p.is_dir() else [p])
     h.update("\0".join(settings).encode())
     h.update((os.environ.get("CXX", "") + "\0" + (shutil.which("c++") or "")).encode())
+    if any(s == "-DSNNCC_NATIVE=ON" for s in settings):
+        h.update(_cpu_identity())  # -march=native code must not run on another CPU
     return h.hexdigest()
+
+
+def _cpu_identity() -> bytes:
+    """The CPU's model and feature flags (Linux), else the machine type."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text(errors="replace").splitlines()
+    except OSError:
+        lines = []
+    keys = ("model name", "flags", "Features", "CPU part")
+    wanted = [ln for ln in lines if ln.split(":", 1)[0].strip() in keys]
+    return ("\n".join(dict.fromkeys(wanted)) or platform.machine()).encode()
 
 
 def _first_error(log: str) -> str:
@@ -119,8 +137,7 @@ def build_cmake_project(
         *cmake_args,
     ]
     if prebuilt_runtime:
-        lib = build_cmake_project(_RUNTIME_DIR, cache_root=default_cache_root(), build_type=build_type,
-                                  native=native, jobs=jobs) / "libsnncc_poplar_host.a"
+        lib = runtime_library(build_type=build_type, native=native, jobs=jobs)
         settings.append(f"-DSNNCC_RUNTIME_LIB={lib}")
     digest = content_hash(source, settings)
     root = Path(cache_root) if cache_root is not None else default_cache_root()
@@ -147,3 +164,35 @@ def build_cmake_project(
         _run("build", ["cmake", "--build", str(build_dir), "-j", str(n)], source, build_dir / "build.log")
         (build_dir / _OK_MARKER).write_text(digest + "\n")
     return build_dir
+
+
+def _runtime_settings(build_type: str, native: bool) -> list[str]:
+    return [f"-DCMAKE_BUILD_TYPE={build_type}", f"-DSNNCC_NATIVE={'ON' if native else 'OFF'}"]
+
+
+def runtime_library(build_type: str = "Release", native: bool = True, jobs: int | None = None) -> Path:
+    """The runtime's static library: the one installed with snncc when it matches the
+    sources, settings, compiler and CPU, else built once in the build cache."""
+    digest = content_hash(_RUNTIME_DIR, _runtime_settings(build_type, native))
+    installed = PREBUILT_DIR / f"{_RUNTIME_DIR.name}-{digest[:16]}"
+    if (installed / _OK_MARKER).is_file() and (installed / _LIBRARY).is_file():
+        return installed / _LIBRARY
+    return build_cmake_project(_RUNTIME_DIR, cache_root=default_cache_root(), build_type=build_type,
+                               native=native, jobs=jobs) / _LIBRARY
+
+
+def prebuild_runtime(dest: Path) -> Path:
+    """Build the runtime library (Release, native) into dest/<name>-<hash>/ with only the
+    library and its marker: what installing snncc ships (hatch_build.py). Returns that directory."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="snncc-runtime-") as tmp:
+        built = build_cmake_project(_RUNTIME_DIR, cache_root=Path(tmp))
+        out = dest / built.name
+        for old in dest.glob(f"{_RUNTIME_DIR.name}-*"):  # libraries of earlier sources
+            if old != out:
+                shutil.rmtree(old, ignore_errors=True)
+        out.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(built / _LIBRARY, out / _LIBRARY)
+        shutil.copy2(built / _OK_MARKER, out / _OK_MARKER)
+    return out
