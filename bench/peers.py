@@ -9,17 +9,28 @@ hits them alike, and the median over rounds is reported with ratios against snnc
     python bench/peers.py                      # the SHD-size setting, 3 rounds
     python bench/peers.py --hidden 256 256 --steps 25 --rounds 5   # a quick look
 
-Backends of snncc measured here: `snncc.torch` (the reference, dense PyTorch). The
-generated program on the host runtime joins when it exists.
+Backends of snncc measured here: `snncc.torch` (the reference, dense PyTorch) and the
+generated program on snncc's host runtime, planned for this machine's CPU-shaped target
+as `snncc train` runs it: `snncc.host` with the same dense model (spike lists as long as
+the layers: the same arithmetic as the peers), and `snncc.host-sparse` with the published
+sparse scheme (hidden layers at most 1 % active, gradient threshold 0.9: an approximation
+of BPTT, as in shared/reference/sparse-training; examples/shd_mlp.json). A host step is
+timed inside the program's run: each round runs the program for 1 and for 3 steps on the
+batch and takes half the difference, so that process start, graph construction and
+loading are not counted.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
+import subprocess
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -101,28 +112,69 @@ def norse_step(sizes) -> Callable:
     return _stepwise(fcs, cells, lambda: [None] * len(cells))
 
 
-def snncc_torch_step(sizes, steps, batch, spikes_per_step) -> Callable:
-    from snncc.ir import spec_to_ir
-    from snncc.spec import parse_spec
-    from snncc.torch import build_model, make_optimizer, train_step
+class Measured(float):
+    """Seconds a step function measured itself (instead of its call's wall time)."""
 
+
+def snncc_doc(sizes, steps, batch, spikes_per_step, sparse: bool = False) -> dict:
     pops = [{"kind": "input", "id": "l0", "size": sizes[0], "sparsity": {"max_spikes": spikes_per_step}}]
     pops += [{"kind": "neuron", "id": f"l{i}", "size": n, "neuron": {"model": "lif", "beta": BETA}}
              for i, n in enumerate(sizes[1:], 1)]
-    doc = {
+    if sparse:  # hidden layers: examples/shd_mlp.json's sparsity
+        for pop in pops[1:-1]:
+            pop["sparsity"] = {"max_activity": 0.01, "gradient_threshold": 0.9, "overflow": "drop"}
+    return {
         "name": "bench", "timesteps": steps, "populations": pops,
         "projections": [{"id": f"p{i}", "source": f"l{i - 1}", "target": f"l{i}"} for i in range(1, len(sizes))],
         "readout": {"population": f"l{len(sizes) - 1}"},
         "training": {"batch_size": batch, "surrogate": {"kind": "fast_sigmoid", "slope": SLOPE}},
         "data": {"kind": "synthetic", "num_classes": sizes[-1]},
     }
-    ir = spec_to_ir(parse_spec(json.dumps(doc)))
+
+
+def snncc_torch_step(sizes, steps, batch, spikes_per_step) -> Callable:
+    from snncc.ir import spec_to_ir
+    from snncc.spec import parse_spec
+    from snncc.torch import build_model, make_optimizer, train_step
+
+    ir = spec_to_ir(parse_spec(json.dumps(snncc_doc(sizes, steps, batch, spikes_per_step))))
     model = build_model(ir)
     opt = make_optimizer(ir.settings.optimizer, model.parameters())
 
     def step(x, y):
         _, loss = train_step(model, opt, x, y)
         return loss.item()
+
+    return step
+
+
+def snncc_host_step(sizes, steps, batch, spikes_per_step, sparse: bool, work: Path) -> Callable:
+    """The generated program (CPU-shaped target, built against the host runtime)."""
+    import numpy as np
+
+    from snncc.codegen import tensorfile
+    from snncc.codegen.pipeline import build, compile_spec
+    from snncc.codegen.render import write_build_dir
+    from snncc.codegen.verify import init_tensors
+    from snncc.runtime.build import default_cache_root
+
+    name = "bench_sparse" if sparse else "bench_dense"
+    spec = work / f"{name}.json"
+    spec.write_text(json.dumps({**snncc_doc(sizes, steps, batch, spikes_per_step, sparse), "name": name}))
+    ir, files = compile_spec(spec, layout="cpu")
+    binary = build(write_build_dir(files, work / name), "host", cache_root=default_cache_root())
+    tensorfile.write(work / f"{name}.init.bin", init_tensors(ir)[1])
+    batch_file = work / f"{name}.batch.bin"
+
+    def run(n: int) -> float:
+        start = time.perf_counter()
+        subprocess.run([str(binary), str(work / f"{name}.init.bin"), str(batch_file), str(work / f"{name}.out.bin"),
+                        str(n)], check=True, capture_output=True)
+        return time.perf_counter() - start
+
+    def step(x, y):
+        tensorfile.write(batch_file, {"inputs": x.numpy().astype(np.uint8), "labels": y.numpy().astype(np.uint32)})
+        return Measured((run(3) - run(1)) / 2)
 
     return step
 
@@ -139,6 +191,7 @@ def main() -> None:
     ap.add_argument("--only", nargs="+", help="frameworks to run (default: all that import)")
     args = ap.parse_args()
     sizes = [args.inputs, *args.hidden, args.classes]
+    work = Path(tempfile.mkdtemp(prefix="snncc-peers-"))
     x, y = make_batch(args.inputs, args.steps, args.batch, args.spikes_per_step, args.classes)
     torch.manual_seed(0)
     makers = {
@@ -146,6 +199,8 @@ def main() -> None:
         "snntorch": lambda: snntorch_step(sizes),
         "spikingjelly": lambda: spikingjelly_step(sizes),
         "norse": lambda: norse_step(sizes),
+        "snncc.host": lambda: snncc_host_step(sizes, args.steps, args.batch, args.spikes_per_step, False, work),
+        "snncc.host-sparse": lambda: snncc_host_step(sizes, args.steps, args.batch, args.spikes_per_step, True, work),
     }
     steps = {}
     for name, make in makers.items():
@@ -163,16 +218,17 @@ def main() -> None:
     for _ in range(args.rounds):
         for name, fn in steps.items():
             start = time.perf_counter()
-            fn(x, y)
-            times[name].append(time.perf_counter() - start)
+            took = fn(x, y)
+            times[name].append(took if isinstance(took, Measured) else time.perf_counter() - start)
     print(f"setting: sizes {sizes}, {args.steps} timesteps, batch {args.batch}, "
           f"{args.spikes_per_step} input spikes/step, {args.rounds} rounds, torch threads {torch.get_num_threads()}")
     ref = statistics.median(times["snncc.torch"]) if "snncc.torch" in times else None
-    print(f"{'framework':<14} {'median ms':>10} {'samples/s':>10} {'time / snncc.torch':>20}")
+    print(f"{'framework':<18} {'median ms':>10} {'samples/s':>10} {'time / snncc.torch':>20}")
     for name, ts in times.items():
         med = statistics.median(ts)
         ratio = f"{med / ref:.2f}x" if ref else "-"
-        print(f"{name:<14} {med * 1e3:>10.1f} {args.batch / med:>10.1f} {ratio:>20}")
+        print(f"{name:<18} {med * 1e3:>10.1f} {args.batch / med:>10.1f} {ratio:>20}")
+    shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

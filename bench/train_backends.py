@@ -36,8 +36,9 @@ def run(name: str, spec: Path, run_dir: Path, env: dict) -> dict:
     wall = time.perf_counter() - start
     if proc.returncode:
         raise SystemExit(f"{name}: exit {proc.returncode}: {proc.stderr.strip()[-400:]}")
-    last = json.loads((run_dir / "metrics.jsonl").read_text().splitlines()[-1])
-    return {"wall_s": wall, "test_acc": last["test_acc"], "samples_per_s": last["samples_per_s"]}
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    return {"wall_s": wall, "test_acc": rows[-1]["test_acc"], "samples_per_s": rows[-1]["samples_per_s"],
+            "loss1": rows[0]["train_loss"]}
 
 
 def main() -> None:
@@ -54,10 +55,13 @@ def main() -> None:
         results = {name: run(name, Path(args.spec), tmp / name, env) for name in RUNS}
     print(f"spec {args.spec}, {os.cpu_count()} cores, {'cold' if args.cold else 'warm'} build cache, "
           f"load average before: {load:.2f}")
-    print(f"{'run':<9} {'wall s':>8} {'test acc':>9} {'train samples/s':>16} {'wall / torch':>13}")
+    torch_run = results["torch"]
+    print(f"{'run':<9} {'wall s':>8} {'test acc':>9} {'train samples/s':>16} {'wall / torch':>13} "
+          f"{'epoch-1 loss':>13} {'rel. to torch':>14}")
     for name, r in results.items():
+        rel = abs(r["loss1"] - torch_run["loss1"]) / abs(torch_run["loss1"])
         print(f"{name:<9} {r['wall_s']:>8.1f} {r['test_acc']:>9.4f} {r['samples_per_s']:>16.0f} "
-              f"{r['wall_s'] / results['torch']['wall_s']:>12.2f}x")
+              f"{r['wall_s'] / torch_run['wall_s']:>12.2f}x {r['loss1']:>13.8f} {rel:>14.1e}")
 
 
 if __name__ == "__main__":
