@@ -137,3 +137,20 @@ def test_checkpoint_resumes_on_the_other_layout(tmp_path):
     resumed = train_host(ir, path, _options(tmp_path / "parts", resume=True), log=lambda _: None, threads=2).metrics
     assert [r["epoch"] for r in resumed] == [1, 2, 3]
     _same_epochs(resumed, whole, rel=1e-5)
+
+
+def test_cli_trains_on_the_host_backend_by_default(tmp_path, capsys):
+    """`snncc train FILE`: the generated program on the CPU-shaped target (--threads 1: 2 tiles),
+    with the torch backend's first-epoch loss (issue 6's oracle, 1e-3 relative)."""
+    from snncc.cli import main
+
+    path, ir = _spec(tmp_path, "clidefault", epochs=1)
+    assert main(["train", str(path), "--run-dir", str(tmp_path / "run"), "--threads", "1", "--quiet"]) == 0
+    assert "clidefault: 1 epochs, test accuracy" in capsys.readouterr().out
+    target = json.loads((tmp_path / "run" / "program" / "plan.json").read_text())["target"]
+    assert (target["num_ipus"], target["tiles_per_ipu"]) == (1, 2)
+    host = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    ref = train(ir, _options(tmp_path / "torch"), log=lambda _: None).metrics
+    assert host[0]["train_loss"] == pytest.approx(ref[0]["train_loss"], rel=1e-3)
+    assert main(["train", str(path), "--backend", "torch", "--emulate-target"]) == 1
+    assert capsys.readouterr().err.strip() == "snncc train: error: --emulate-target is for --backend host (poplar runs the spec's target anyway)"
