@@ -13,6 +13,7 @@ from ..partition import PlanError, make_plan
 from ..partition.target import host_ir
 from ..runtime.build import BuildError, build_cmake_project
 from ..spec import load_spec
+from .modelfile import model_files
 from .render import render, write_build_dir
 
 
@@ -26,7 +27,8 @@ def compile_spec(path: str | os.PathLike, layout: str = "ipu",
     """The IR and the rendered build directory of a spec file (UserError for a model that
     does not fit or that the generator cannot lower). layout "cpu": planned for this
     machine's CPU-shaped target with `threads` runtime threads (default: its CPUs)."""
-    ir = spec_to_ir(load_spec(path))
+    spec = load_spec(path)
+    ir = spec_to_ir(spec)
     if layout == "cpu":
         ir = host_ir(ir, threads)
     elif layout != "ipu":
@@ -36,7 +38,7 @@ def compile_spec(path: str | os.PathLike, layout: str = "ipu",
         program = lower(ir, plan)
     except (PlanError, LoweringError) as exc:
         raise UserError(f"{path}: {exc}") from None
-    return ir, render(program, plan)
+    return ir, render(program, plan, model_files(spec, Path(path).parent))
 
 
 def compile_to(path: str | os.PathLike, out_dir: str | os.PathLike) -> Path:

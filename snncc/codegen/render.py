@@ -17,6 +17,7 @@ from ..lower import BIAS_NAMES
 from ..lower.program import Program
 from ..partition.plan import Plan
 from ..resources import resource_dir
+from .modelfile import MODEL_FILE
 
 MANIFEST = "manifest.json"
 
@@ -27,6 +28,7 @@ RENDERED = {
     "CMakeLists.txt.j2": "CMakeLists.txt",
     "codelets/model.cpp.j2": "codelets/model.cpp",
     "build_README.md.j2": "README.md",
+    "train.py.j2": "train.py",
 }
 #: model-independent sources copied verbatim: template path -> output path
 COPIED = {
@@ -70,12 +72,13 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def render(program: Program, plan: Plan) -> dict[str, bytes]:
-    """Every file of the build directory (relative path -> content), manifest included."""
+def render(program: Program, plan: Plan, model: dict[str, bytes] | None = None) -> dict[str, bytes]:
+    """Every file of the build directory (relative path -> content), manifest included.
+    model: the model file train.py reads and its arrays (snncc.codegen.modelfile.model_files)."""
     env = environment()
-    files: dict[str, bytes] = {}
+    files: dict[str, bytes] = dict(model or {})
     for name, out in sorted(RENDERED.items()):
-        files[out] = env.get_template(name).render(prog=program).encode()
+        files[out] = env.get_template(name).render(prog=program, model_file=MODEL_FILE).encode()
     root = resource_dir("templates")
     for name, out in sorted(COPIED.items()):
         files[out] = (root / name).read_bytes()
