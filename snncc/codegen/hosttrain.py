@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import os
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 
@@ -22,11 +22,13 @@ import numpy as np
 from ..data import Dataset, batch_order, load_data
 from ..errors import UserError
 from ..ir import ModelGraph
+from ..partition.target import host_ir, host_threads
 from ..runs import NonFiniteError, RunDir, TrainSummary, check_finite, progress
 from ..runs.plots import plot_curves, plot_raster
-from ..partition.target import host_ir, host_threads
 from ..runtime.build import default_cache_root
+from ..spec import load_spec
 from . import tensorfile
+from .modelfile import model_files
 from .pipeline import build
 from .render import render, write_build_dir
 
@@ -151,7 +153,7 @@ def train_host(ir: ModelGraph, spec_path: Path, options, log: Callable[[str], No
     try:
         plan = make_plan(planned)
         program = lower(planned, plan)
-        files = render(program, plan)
+        files = render(program, plan, model_files(load_spec(spec_path), spec_path.parent))
     except (PlanError, LoweringError) as exc:
         where = "the spec's target" if emulate_target else f"this machine's CPU-shaped target ({threads} threads)"
         raise UserError(f"{spec_path}: on {where}: {exc}") from None

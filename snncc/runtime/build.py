@@ -69,10 +69,15 @@ def _files(root: Path) -> list[Path]:
     return out
 
 
+#: the files of a project that its build reads (CMakeLists.txt among them); the rest of a
+#: build directory (plan.json, model.json, train.py, README.md, ...) does not change the binary
+BUILD_INPUTS = (".c", ".cc", ".cpp", ".h", ".hpp", ".inc", ".cmake", ".txt")
+
+
 def content_hash(source_dir: Path, settings: Sequence[str]) -> str:
-    """Hash of the project's files, the runtime's sources and the settings."""
+    """Hash of the project's build inputs, the runtime's sources and the settings."""
     h = hashlib.sha256()
-    _hash_tree(h, source_dir, _files(source_dir))
+    _hash_tree(h, source_dir, [f for f in _files(source_dir) if f.suffix in BUILD_INPUTS])
     for name in _RUNTIME_SOURCES:
         p = _RUNTIME_DIR / name
         _hash_tree(h, _RUNTIME_DIR, _files(p) if p.is_dir() else [p])

@@ -47,3 +47,16 @@ def test_the_installed_library_does_not_change_the_sources_hash(tmp_path):
     into the runtime directory must not change the hash it is looked up by."""
     files = {p.relative_to(build.runtime_dir()).parts[0] for p in build._files(build.runtime_dir())}
     assert "prebuilt" not in files and "include" in files and "src" in files
+
+
+def test_build_hash_covers_build_inputs_only(tmp_path):
+    """A build directory's plan.json, model.json, train.py or README do not change its
+    binary, so they do not cause a rebuild; its sources and CMakeLists.txt do."""
+    (tmp_path / "CMakeLists.txt").write_text("project(x)\n")
+    (tmp_path / "program.cpp").write_text("int main() {}\n")
+    first = build.content_hash(tmp_path, [])
+    for name in ("model.json", "plan.json", "train.py", "README.md", "arrays.npz"):
+        (tmp_path / name).write_text("anything")
+    assert build.content_hash(tmp_path, []) == first
+    (tmp_path / "program.cpp").write_text("int main() { return 1; }\n")
+    assert build.content_hash(tmp_path, []) != first
