@@ -41,8 +41,9 @@ def compile_spec(path: str | os.PathLike, layout: str = "ipu",
     return ir, render(program, plan, model_files(spec, Path(path).parent))
 
 
-def compile_to(path: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
-    _, files = compile_spec(path)
+def compile_to(path: str | os.PathLike, out_dir: str | os.PathLike, layout: str = "ipu",
+               threads: int | None = None) -> Path:
+    _, files = compile_spec(path, layout, threads)
     try:
         return write_build_dir(files, out_dir)
     except OSError as exc:

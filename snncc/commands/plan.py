@@ -1,4 +1,4 @@
-"""`snncc plan FILE [--json] [--plot FILE.png]`: the tile/IPU plan and the predicted step time."""
+"""`snncc plan FILE [--json] [--plot FILE.png] [--layout ipu|cpu]`: the tile/IPU plan and the predicted step time."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from ..fsutil import write_bytes_atomic
 from ..ir import spec_to_ir
 from ..partition import PlanError, make_plan
 from ..partition.report import plot_png, text
+from ..partition.target import host_ir
 from ..spec import load_spec
 
 
@@ -16,10 +17,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE", help="model file (JSON)")
     parser.add_argument("--json", action="store_true", help="print the plan as JSON (plan.json) instead of a report")
     parser.add_argument("--plot", metavar="FILE.png", help="also draw the memory per tile into FILE.png")
+    parser.add_argument("--layout", choices=("ipu", "cpu"), default="ipu",
+                        help="plan for the spec's IPU target (default) or for this machine's CPU-shaped target, "
+                        "which `snncc train` uses by default (its times are IPU cycles, not CPU times)")
+    parser.add_argument("--threads", type=int, metavar="N", help="--layout cpu: runtime threads (default: the CPUs)")
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.threads is not None and args.threads < 1:
+        raise UserError(f"--threads must be at least 1, not {args.threads}")
     ir = spec_to_ir(load_spec(args.file))
+    if args.layout == "cpu":
+        ir = host_ir(ir, args.threads)
     try:
         plan = make_plan(ir)
     except PlanError as exc:

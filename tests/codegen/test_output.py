@@ -116,3 +116,16 @@ def test_shd_deep_16ipu_program_compiles(tmp_path):
         (tmp_path / header).write_bytes(files[header])
     subprocess.run(["g++", "-std=c++17", "-O0", "-fsyntax-only", "-I", str(runtime_dir() / "include"),
                     "-I", str(tmp_path), str(src)], check=True)
+
+
+def test_plan_and_compile_for_the_cpu_shaped_target(tmp_path, capsys):
+    """--layout cpu: this machine's CPU-shaped target (2 tiles per runtime thread, one IPU),
+    which `snncc train` runs by default."""
+    spec = ROOT / "examples/digits.json"
+    assert main(["plan", str(spec), "--layout", "cpu", "--threads", "3"]) == 0
+    assert capsys.readouterr().out.startswith("plan digits: 1 IPU x 6 tiles")
+    assert main(["compile", str(spec), "-o", str(tmp_path / "cpu"), "--layout", "cpu", "--threads", "3"]) == 0
+    target = json.loads((tmp_path / "cpu" / "plan.json").read_text())["target"]
+    assert (target["num_ipus"], target["tiles_per_ipu"]) == (1, 6)
+    assert main(["compile", str(spec), "-o", str(tmp_path / "ipu")]) == 0
+    assert json.loads((tmp_path / "ipu" / "plan.json").read_text())["target"]["tiles_per_ipu"] == 1472
