@@ -56,8 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(f"snncc {args.command}: error: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print(f"snncc {args.command}: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:  # a command may say what was kept
+        print(f"snncc {args.command}: interrupted" + (f"; {exc}" if str(exc) else ""), file=sys.stderr)
         return 130
 
 

@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..data import DataError
     from ..ir import spec_to_ir
-    from ..runs import TrainOptions
+    from ..runs import RunDir, TrainOptions
 
     if args.backend == "poplar":
         from ..codegen.pipeline import poplar_sdk_available
@@ -99,6 +99,10 @@ def run(args: argparse.Namespace) -> int:
                 raise UserError(str(exc)) from None
     except DataError as exc:
         raise UserError(str(exc)) from None
+    except KeyboardInterrupt:
+        kept = RunDir(options.run_dir).checkpoint_epoch()
+        raise KeyboardInterrupt(f"the last checkpoint (epoch {kept}) is in {options.run_dir}: --resume continues "
+                                "from it" if kept else "no epoch finished, so there is no checkpoint") from None
     if summary.rank == 0:
         print(summary.line())
     return 0

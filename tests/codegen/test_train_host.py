@@ -154,3 +154,27 @@ def test_cli_trains_on_the_host_backend_by_default(tmp_path, capsys):
     assert host[0]["train_loss"] == pytest.approx(ref[0]["train_loss"], rel=1e-3)
     assert main(["train", str(path), "--backend", "torch", "--emulate-target"]) == 1
     assert capsys.readouterr().err.strip() == "snncc train: error: --emulate-target is for --backend host (poplar runs the spec's target anyway)"
+
+
+def test_ctrl_c_says_where_the_last_checkpoint_is(tmp_path):
+    """Ctrl-C (SIGINT) during `snncc train`: one line naming the last checkpoint, exit 130,
+    the program stopped with it."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path, _ = _spec(tmp_path, "hostint", epochs=200)
+    run = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    proc = subprocess.Popen([sys.executable, "-m", "snncc.cli", "train", str(path), "--run-dir", str(run), "--quiet"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (run / "checkpoint.json").exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert err.startswith("snncc train: interrupted; the last checkpoint (epoch ") and "--resume continues" in err
+    assert len(err.strip().splitlines()) == 1
