@@ -152,6 +152,8 @@ def _tables(pops, projs, compute_sets, st, optimizer: Optimizer, readout_id: str
     elements: list[Element] = []
     for p in pops:
         groups = []
+        if p.kind == "input":  # streamed as a history: timestep t into the ring slot before the forward
+            groups.append(group("lists.forward", model("ListSlot", p.id, A.list_slot_vertex(False))))
         if p.kind == "neuron":
             incoming = [next(pr for pr in projs if pr.id == pid) for pid in p.incoming]
             keys = class_keys(p, incoming)
@@ -160,14 +162,17 @@ def _tables(pops, projs, compute_sets, st, optimizer: Optimizer, readout_id: str
                 groups.append(group(f"compact.stage{p.stage}", model(keys["Compact"], p.id, A.compact_vertex(p))))
             groups.append(group(f"backward.stage{p.stage}", model(keys["Backward"], p.id,
                                                                   A.backward_vertex(p, decoding))))
+        if p.spikes:  # the reverse timestep t reads timesteps t - (slots - 1) .. t from the ring
+            groups.append(group("lists.backward", model("ListSlot_lag", p.id, A.list_slot_vertex(True))))
         if p.id == readout_id:
             groups.append(group("loss", VertexType("snncc_model::Loss", "Loss", "model.cpp", "",
                                                    A.loss_vertex(decoding, st.loss.kind))))
         consts = {"C": p.capacity, "tiles": p.tiles.num_tiles, "q": p.tiles.neurons_per_tile,
-                  "r": p.tiles.remainder, "slots": p.ring_slots}
+                  "r": p.tiles.remainder, "slots": p.ring_slots, "lag": p.ring_slots - 1}
         for k, pid in enumerate(p.incoming):
             pr = next(x for x in projs if x.id == pid)
-            consts.update({f"C{k}": by_id[pr.source].capacity, f"delay{k}": pr.delay})
+            consts.update({f"C{k}": by_id[pr.source].capacity, f"delay{k}": pr.delay,
+                           f"slots{k}": by_id[pr.source].ring_slots})
         elements.append(Element(
             p.id, "population", p.tiles, -1, -1, tuple(index[i] for i in p.incoming),
             tuple(TensorSpec(f"{p.id}.{d.what}", d.dtype, p.id, d.layout, d.rows, d.init)
@@ -233,7 +238,8 @@ def class_keys_projection(pr, src) -> dict[str, str]:
 
 
 def _forward(stages, by_id) -> tuple[ComputeSetSpec, ...]:
-    out = []
+    inputs = tuple(pid for pid, p in by_id.items() if p.kind == "input" and p.spikes)
+    out = [ComputeSetSpec("lists.forward", "ListSlot", inputs)] if inputs else []
     for k, stage in enumerate(stages):
         out.append(ComputeSetSpec(f"forward.stage{k}", "Forward", stage))
         spiking = tuple(p for p in stage if by_id[p].spikes)
@@ -244,7 +250,8 @@ def _forward(stages, by_id) -> tuple[ComputeSetSpec, ...]:
 
 
 def _backward(stages, projs, by_id) -> tuple[ComputeSetSpec, ...]:
-    out = []
+    spiking = tuple(pid for pid, p in by_id.items() if p.spikes)
+    out = [ComputeSetSpec("lists.backward", "ListSlot", spiking)] if spiking else []
     for k in reversed(range(len(stages))):
         stage = stages[k]
         out.append(ComputeSetSpec(f"backward.stage{k}", "Backward", stage))

@@ -121,10 +121,16 @@ def population_tensors(p, timesteps: int, batch: int) -> tuple[TensorDecl, ...]:
     if p.spikes:  # spike-id lists [sample][timestep][entry] on the list tiles
         out += [TensorDecl("ids", "unsigned", "list", timesteps * p.capacity, "history"),
                 TensorDecl("counts", "unsigned", "list", timesteps * 2, "history"),
-                TensorDecl("overflow", "unsigned", "list", timesteps, "history")]
+                TensorDecl("overflow", "unsigned", "list", timesteps, "history"),
+                # what consumers connect to: the lists of the last ring_slots timesteps, slot t mod
+                # slots (forward: written by Compact or ListSlot; backward: restored by ListSlot)
+                TensorDecl("ringIds", "unsigned", "list", p.ring_slots * p.capacity, "spike_lists"),
+                TensorDecl("ringCounts", "unsigned", "list", p.ring_slots * 2, "spike_lists")]
     if p.kind != "neuron":
         return tuple(out)
     out.append(TensorDecl("mem", "float", "neuron", (timesteps + 1) * batch, "history"))
+    if p.spikes:  # the membranes of the current timestep, what Compact reads
+        out.append(TensorDecl("memNow", "float", "neuron", batch, "spike_lists"))
     if p.model == "cuba_lif":
         out.append(TensorDecl("syn", "float", "neuron", (timesteps + 1) * batch, "history"))
         out.append(TensorDecl("carrySyn", "float", "neuron", batch, "gradients"))
@@ -176,28 +182,48 @@ def _params(p, names, sl="tile") -> list[Field]:
 
 def forward_vertex(p, incoming) -> VertexDecl:
     fields = [_t(), _vec("mem", "InOut", "T", "self", "mem", doc="[(T + 1) B][n]")]
+    if p.spikes:
+        fields.append(_vec("memNow", "Output", "T", "self", "memNow", doc="[B][n]: row t + 1 of mem"))
     if p.model == "cuba_lif":
         fields.append(_vec("syn", "InOut", "T", "self", "syn", doc="[(T + 1) B][n]"))
     fields += _params(p, ("beta", "alpha", "threshold"))
     for k, pr in enumerate(incoming):
-        fields += [_vec(f"ids{k}", "Input", "unsigned", "in_source", "ids", "whole", k, f"source {k}: [B][T][C{k}]"),
-                   _vec(f"counts{k}", "Input", "unsigned", "in_source", "counts", "whole", k, "[B][T][2]"),
+        fields += [_vec(f"ids{k}", "Input", "unsigned", "in_source", "ringIds", "whole", k,
+                        f"source {k}: [B][slots{k}][C{k}]"),
+                   _vec(f"counts{k}", "Input", "unsigned", "in_source", "ringCounts", "whole", k, f"[B][slots{k}][2]"),
                    _vec(f"w{k}", "Input", "T", "in", "w", "tile", k, "[source size][n]")]
         if pr.bias:
             fields.append(_vec(f"b{k}", "Input", "T", "in", "b", "tile", k, "[n]"))
-        fields += [_val(f"C{k}", f"C{k}"), _val(f"delay{k}", f"delay{k}")]
+        fields += [_val(f"C{k}", f"C{k}"), _val(f"delay{k}", f"delay{k}"), _val(f"slots{k}", f"slots{k}")]
     fields.append(_val("n", "n"))
     return VertexDecl("Forward", "neurons", tuple(fields))
 
 
 def compact_vertex(p) -> VertexDecl:
     return VertexDecl("Compact", "lists", (
-        _t(), _vec("mem", "Input", "T", "self", "mem", "whole", doc="the whole population, neuron block layout"),
+        _t(), _vec("mem", "Input", "T", "self", "memNow", "whole", doc="timestep t, neuron block layout [B][n] per tile"),
         _vec("ids", "Output", "unsigned", "self", "ids", doc="[nb][T][C]"),
         _vec("counts", "Output", "unsigned", "self", "counts", doc="[nb][T][2]"),
         _vec("overflow", "Output", "unsigned", "self", "overflow", doc="[nb][T]"),
+        _vec("ringIds", "Output", "unsigned", "self", "ringIds", doc="[nb][slots][C]"),
+        _vec("ringCounts", "Output", "unsigned", "self", "ringCounts", doc="[nb][slots][2]"),
         *_params(p, ("threshold", "gradient_level"), "whole"),
-        _val("b0", "b0"), _val("nb", "nb"), _val("C", "C"), _val("tiles", "tiles"), _val("q", "q"), _val("r", "r")))
+        _val("b0", "b0"), _val("nb", "nb"), _val("C", "C"), _val("tiles", "tiles"), _val("q", "q"), _val("r", "r"),
+        _val("slots", "slots")))
+
+
+def list_slot_vertex(lagged: bool) -> VertexDecl:
+    """Copies one timestep of a list tile's list history into its ring slot (local): forward
+    (input lists, streamed as a history) timestep t; backward timestep t - lag, lag = slots - 1,
+    so that the ring holds timesteps t - lag .. t for the reverse timestep t."""
+    fields = [_t(), _vec("ids", "Input", "unsigned", "self", "ids", doc="[nb][T][C]"),
+              _vec("counts", "Input", "unsigned", "self", "counts", doc="[nb][T][2]"),
+              _vec("ringIds", "Output", "unsigned", "self", "ringIds", doc="[nb][slots][C]"),
+              _vec("ringCounts", "Output", "unsigned", "self", "ringCounts", doc="[nb][slots][2]"),
+              _val("nb", "nb"), _val("C", "C"), _val("slots", "slots")]
+    if lagged:
+        fields.append(_val("lag", "lag"))
+    return VertexDecl("ListSlot", "lists", tuple(fields))
 
 
 def backward_vertex(p, decoding: str) -> VertexDecl:
@@ -209,8 +235,8 @@ def backward_vertex(p, decoding: str) -> VertexDecl:
         fields.append(_vec("carrySyn", "InOut", "T", "self", "carrySyn", doc="[B][n]"))
     fields += _params(p, ("beta", "alpha", "threshold"))
     if p.sparse_backward:
-        fields += [_vec("ids", "Input", "unsigned", "self", "ids", "whole", doc="own lists [B][T][C]"),
-                   _vec("counts", "Input", "unsigned", "self", "counts", "whole", doc="[B][T][2]")]
+        fields += [_vec("ids", "Input", "unsigned", "self", "ringIds", "whole", doc="own lists [B][slots][C]"),
+                   _vec("counts", "Input", "unsigned", "self", "ringCounts", "whole", doc="[B][slots][2]")]
     if p.is_readout:
         fields.append(_vec("dScore", "Input", "float", "global", "dScore", "whole", doc="[B][classes]"))
         if decoding == "membrane_max":
@@ -222,8 +248,8 @@ def backward_vertex(p, decoding: str) -> VertexDecl:
 
 
 def weightgrad_vertex(pr) -> VertexDecl:
-    fields = [_t(), _vec("ids", "Input", "unsigned", "source", "ids", "whole", doc="source: [B][T][C]"),
-              _vec("counts", "Input", "unsigned", "source", "counts", "whole", doc="[B][T][2]"),
+    fields = [_t(), _vec("ids", "Input", "unsigned", "source", "ringIds", "whole", doc="source: [B][slots][C]"),
+              _vec("counts", "Input", "unsigned", "source", "ringCounts", "whole", doc="[B][slots][2]"),
               _vec("dI", "Input", "T", "target", "dI", doc="[B][n]"),
               _vec("dw", "InOut", "T", "self", "dw", doc="[nin][n]")]
     if pr.bias:
@@ -231,15 +257,15 @@ def weightgrad_vertex(pr) -> VertexDecl:
     if pr.input_gradient:
         fields += [_vec("w", "Input", "T", "self", "w", doc="[nin][n]"),
                    _vec("partials", "Output", "T", "self", "partials", doc="[B][G]"), _val("G", "G")]
-    fields += [_val("n", "n"), _val("C", "C"), _val("nin", "nin"), _val("delay", "delay")]
+    fields += [_val("n", "n"), _val("C", "C"), _val("nin", "nin"), _val("delay", "delay"), _val("slots", "slots")]
     return VertexDecl("WeightGrad", "neurons", tuple(fields))
 
 
 def reduce_vertex(pr, source_sparse_backward: bool) -> VertexDecl:
     fields = [_t(), _vec("partials", "Input", "T", "self", "partials", "whole", doc="[target tiles][B][G]")]
     if source_sparse_backward:
-        fields += [_vec("ids", "Input", "unsigned", "source", "ids", "whole", doc="source: [B][T][C]"),
-                   _vec("counts", "Input", "unsigned", "source", "counts", "whole", doc="[B][T][2]"),
+        fields += [_vec("ids", "Input", "unsigned", "source", "ringIds", "whole", doc="source: [B][slots][C]"),
+                   _vec("counts", "Input", "unsigned", "source", "ringCounts", "whole", doc="[B][slots][2]"),
                    _val("C", "C")]
     fields += [_vec("dS", "InOut", "T", "source", "dS", doc="[ring B][n]"), _val("n", "n"), _val("lo", "lo"),
                _val("P", "P"), _val("G", "G"), _val("delay", "delay"), _val("slots", "slots")]

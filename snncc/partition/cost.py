@@ -106,6 +106,15 @@ def compact_cycles(pm: PopulationMemory, samples: np.ndarray, workers: int = 1) 
     return np.where(s > 0, work + k.VERTEX_LAUNCH_CYCLES, 0.0)
 
 
+def list_slot_cycles(pm: PopulationMemory, samples: np.ndarray, workers: int = 1) -> np.ndarray:
+    """ListSlot vertex on a list tile of s samples: samples over workers, each copying one
+    timestep's list (C ids and two counts) into its ring slot."""
+    s = np.asarray(samples, dtype=np.float64)
+    per_sample = (pm.population.capacity + 2) * k.COMPACT_ENTRY_INSTRUCTIONS
+    work = workers * _ceil_div(s, workers) * per_sample
+    return np.where(s > 0, work + k.VERTEX_LAUNCH_CYCLES, 0.0)
+
+
 def optimizer_cycles(pm: PopulationMemory, n: np.ndarray, optimizer_instructions: float) -> np.ndarray:
     """Optimizer vertices (weights and bias) of a slice: values over workers, so about
     values x instructions cycles."""
@@ -140,12 +149,12 @@ def step_cycles_per_timestep(pm: PopulationMemory, n: np.ndarray, workers: int) 
 # --------------------------------------------------------------------------- the program's supersteps
 
 
-def compute_sets(stages, spiking: dict[str, bool], projections) -> tuple[tuple, tuple]:
+def compute_sets(stages, spiking: dict[str, tuple[bool, str]], projections) -> tuple[tuple, tuple]:
     """(forward, backward) compute sets of one timestep, built by snncc.lower's own builders.
-    `projections`: objects with id, target, input_gradient."""
+    `spiking`: per population (spikes, kind); `projections`: objects with id, target, input_gradient."""
     from ..lower import _backward, _forward  # lazily: snncc.lower imports this package
 
-    by_id = {pid: SimpleNamespace(spikes=s) for pid, s in spiking.items()}
+    by_id = {pid: SimpleNamespace(spikes=s, kind=kind) for pid, (s, kind) in spiking.items()}
     stages = tuple(tuple(s) for s in stages)
     return _forward(stages, by_id), _backward(stages, tuple(projections), by_id)
 
@@ -321,7 +330,7 @@ def estimate(
     proj_views = [SimpleNamespace(id=pr, target=t, input_gradient=inc.source_is_neuron)
                   for pr, (inc, t) in projections.items()]
     forward_sets, backward_sets = compute_sets(
-        stages, {pid: pm.population.spikes for pid, pm in memories.items()}, proj_views)
+        stages, {pid: (pm.population.spikes, pm.population.kind) for pid, pm in memories.items()}, proj_views)
 
     sync = k.EXTERNAL_SYNC_CYCLES if num_ipus > 1 else k.INTERNAL_SYNC_CYCLES
     link_per_cycle = k.LINK_BYTES_PER_SECOND / clock_hz
@@ -349,18 +358,22 @@ def estimate(
             step.compute[readout_tile] += loss_cycles(readout_pm, workers)
             _exchange(step, [A.loss_vertex(decoding, loss_kind)], ("pop", readout), single, tensors, links, ("single",))
         for member in cs.members:
-            if fam in ("Forward", "Backward", "Compact"):
+            if fam in ("Forward", "Backward", "Compact", "ListSlot"):
                 pm, p = memories[member], place[member]
-                if pm.population.kind == "input":
+                if pm.population.kind == "input" and fam != "ListSlot":
                     continue
-                if fam == "Compact":
+                if fam in ("Compact", "ListSlot"):
                     samples = p.list_samples(batch)
                     tiles = np.array([p.list_tile(j) for j in range(p.list_tiles)], dtype=np.int64)
                     keep = samples > 0
                     order = np.argsort(tiles[keep], kind="stable")
                     tiles, samples = tiles[keep][order], samples[keep][order]
-                    np.add.at(step.compute, tiles, compact_cycles(pm, samples, workers))
-                    decl = A.compact_vertex(pm.view)
+                    if fam == "Compact":
+                        np.add.at(step.compute, tiles, compact_cycles(pm, samples, workers))
+                        decl = A.compact_vertex(pm.view)
+                    else:
+                        np.add.at(step.compute, tiles, list_slot_cycles(pm, samples, workers))
+                        decl = A.list_slot_vertex(cs.name == "lists.backward")
                 else:
                     tiles = tiles_of(p)
                     fn = forward_cycles if fam == "Forward" else backward_cycles
@@ -368,7 +381,7 @@ def estimate(
                     decl = (A.forward_vertex(pm.view, pm.incoming_views()) if fam == "Forward"
                             else A.backward_vertex(pm.view, decoding if pm.readout else ""))
                 step.touch(tiles)
-                _exchange(step, [decl], ("pop", member), tiles, tensors, links, (fam == "Compact", member))
+                _exchange(step, [decl], ("pop", member), tiles, tensors, links, (fam in ("Compact", "ListSlot"), member))
             else:  # projection compute sets
                 inc, target = projections[member]
                 pm, p = memories[target], place[target]

@@ -212,9 +212,13 @@ class PopulationMemory:
         for d in A.population_tensors(self.view, self.timesteps, self.batch):
             if d.layout == "list":
                 out[:, CAT[d.category]] += d.rows * s * self._bytes(d)
+        # ListSlot: the backward restore of every spiking population, the forward copy of an input's lists
+        out[:, CAT["vertices"]] += (s > 0) * A.list_slot_vertex(True).state_bytes
         if self.population.kind == "neuron":
             out[:, CAT["vertices"]] += (s > 0) * A.compact_vertex(self.view).state_bytes
             out[:, CAT["code"]] += (s > 0) * k.EXCHANGE_CODE_BYTES
+        else:
+            out[:, CAT["vertices"]] += (s > 0) * A.list_slot_vertex(False).state_bytes
         return out
 
     def readout_tile_bytes(self) -> np.ndarray:

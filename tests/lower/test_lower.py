@@ -35,13 +35,15 @@ def test_deterministic_and_follows_the_plan():
 
 def test_one_forward_superstep_per_stage():
     _, pipe = _program("pipelined")  # delay-1 stack: one stage
-    assert [c.vertex for c in pipe.forward] == ["Forward", "Compact", "Tick"]
-    assert pipe.forward[0].members == ("layer1", "layer2", "layer3", "layer4", "output")
+    # the input's lists of timestep t into its ring slot first (tile-local), then one superstep per kind
+    assert [c.vertex for c in pipe.forward] == ["ListSlot", "Forward", "Compact", "Tick"]
+    assert pipe.forward[1].members == ("layer1", "layer2", "layer3", "layer4", "output")
     _, dig = _program("digits")  # zero-delay chain: two stages
-    assert [c.name for c in dig.forward] == ["forward.stage0", "compact.stage0", "forward.stage1",
+    assert [c.name for c in dig.forward] == ["lists.forward", "forward.stage0", "compact.stage0", "forward.stage1",
                                              "compact.stage1", "tick.forward"]
     # reverse order in the backward pass; reductions only into neuron populations
-    assert [c.name for c in dig.backward] == ["backward.stage1", "weightgrad.stage1", "reduce.hidden_to_output",
+    # the ring slots are restored (timestep t - lag) first
+    assert [c.name for c in dig.backward] == ["lists.backward", "backward.stage1", "weightgrad.stage1", "reduce.hidden_to_output",
                                               "backward.stage0", "weightgrad.stage0", "tick.backward"]
 
 

@@ -39,12 +39,12 @@ def test_dense_slice_bytes_by_hand():
         "optimizer": 2 * 44 * 4,  # Adam's two moments
         "state": 2 * 4 * 4,  # per-neuron beta and threshold
         "history": 6 * 2 * 4 * 4,  # membranes of T + 1 rows (row 0: the initial state) x batch
-        "spike_lists": 0,  # vertices read the source's lists where they are (no receive buffer)
+        "spike_lists": 2 * 4 * 4,  # memNow: the current timestep's membranes (what Compact reads)
         "reduction": 0,  # the input gets no gradient; hid's partials live on out's tiles
-        # field states (4 B each, the optimizer's SPAN w 8 B): Forward 7 + beta, threshold, C0, delay0;
-        # Backward 7 + beta, threshold, slots; WeightGrad 7 + C, nin, delay;
+        # field states (4 B each, the optimizer's SPAN w 8 B): Forward 8 + beta, threshold, C0, delay0,
+        # slots0; Backward 7 + beta, threshold, slots; WeightGrad 7 + C, nin, delay, slots;
         # Adam for weights and for biases 2 x (8 + 4 x 4), Reduce of p2 5 + P, G, delay, slots
-        "vertices": 11 * 4 + 10 * 4 + 10 * 4 + 2 * 24 + 9 * 4,
+        "vertices": 13 * 4 + 10 * 4 + 11 * 4 + 2 * 24 + 9 * 4,
         "code": 2 * 64,  # exchange code of 2 transfers (an estimate, not measured by the runtime)
     }
 
@@ -54,10 +54,15 @@ def test_list_tile_bytes_by_hand():
     pm = population_memory(ir, ir.population("hid"))
     got = by_category(pm.list_tile_bytes(np.array([2]))[0])
     assert got["history"] == 5 * 2 * (2 * 4 + 8 + 4)  # 2 samples' lists, counts, overflow for 5 timesteps
-    assert got["vertices"] == 12 * 4  # the Compact vertex's fields (threshold edge, C, tiles, q, r included)
+    assert got["spike_lists"] == 2 * 1 * (2 * 4 + 8)  # the ring of 1 slot: 2 samples' lists and counts
+    # the Compact vertex's fields (threshold edge, C, tiles, q, r, the ring and slots included) and the
+    # backward ListSlot's (t, 4 edges, nb, C, slots, lag)
+    assert got["vertices"] == 15 * 4 + 9 * 4
     inp = population_memory(ir, ir.population("inp"))
     got = by_category(inp.list_tile_bytes(np.array([1]))[0])
-    assert got["history"] == 5 * (3 * 4 + 8 + 4) and got["vertices"] == 0  # streamed in, no compaction
+    assert got["history"] == 5 * (3 * 4 + 8 + 4)  # streamed in, no compaction
+    assert got["spike_lists"] == 1 * 1 * (3 * 4 + 8)
+    assert got["vertices"] == 8 * 4 + 9 * 4  # the forward and backward ListSlot vertices
 
 
 def test_output_reduction_and_sgd_by_hand():

@@ -70,8 +70,9 @@ def test_deep_16_ipu_model_plans_fast_in_contiguous_blocks():
     # the generated program's compute sets: pipelining turns 193 forward, compact, backward and
     # weightgrad supersteps per timestep into one each, but the program still runs one
     # reduce.<projection> superstep per projection (192 per timestep either way), each moving the
-    # target tiles' whole partials. Predicted 11.7x (17 -> 204 samples/s), exchange-dominated.
-    assert plan.pipelined is not None and plan.pipelined.samples_per_second > 10 * plan.cost.samples_per_second
+    # target tiles' whole partials. Predicted 9.3x (24 -> 224 samples/s; before the spike lists were
+    # read from per-timestep ring buffers: 11.7x, 17 -> 204), exchange-dominated by the reductions.
+    assert plan.pipelined is not None and plan.pipelined.samples_per_second > 8 * plan.cost.samples_per_second
     assert plan.cost.link_bytes_per_timestep > 0
 
 
