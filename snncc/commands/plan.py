@@ -11,24 +11,22 @@ from ..partition import PlanError, make_plan
 from ..partition.report import plot_png, text
 from ..partition.target import host_ir
 from ..spec import load_spec
+from . import add_layout_arguments, checked_threads
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE", help="model file (JSON)")
     parser.add_argument("--json", action="store_true", help="print the plan as JSON (plan.json) instead of a report")
     parser.add_argument("--plot", metavar="FILE.png", help="also draw the memory per tile into FILE.png")
-    parser.add_argument("--layout", choices=("ipu", "cpu"), default="ipu",
-                        help="plan for the spec's IPU target (default) or for this machine's CPU-shaped target, "
-                        "which `snncc train` uses by default (its times are IPU cycles, not CPU times)")
-    parser.add_argument("--threads", type=int, metavar="N", help="--layout cpu: runtime threads (default: the CPUs)")
+    add_layout_arguments(parser, "plan for the spec's IPU target (default) or for this machine's CPU-shaped "
+                         "target, which `snncc train` uses by default (its times are IPU cycles, not CPU times)")
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.threads is not None and args.threads < 1:
-        raise UserError(f"--threads must be at least 1, not {args.threads}")
+    threads = checked_threads(args)
     ir = spec_to_ir(load_spec(args.file))
     if args.layout == "cpu":
-        ir = host_ir(ir, args.threads)
+        ir = host_ir(ir, threads)
     try:
         plan = make_plan(ir)
     except PlanError as exc:

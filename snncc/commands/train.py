@@ -21,6 +21,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from ..errors import UserError  # noqa: E402
 from ..spec import load_spec  # noqa: E402
+from . import checked_threads  # noqa: E402
 
 BACKENDS = ("torch", "host", "poplar")
 
@@ -47,8 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.epochs is not None and args.epochs < 1:
         raise UserError(f"--epochs must be at least 1, not {args.epochs}")
-    if args.threads is not None and args.threads < 1:
-        raise UserError(f"--threads must be at least 1, not {args.threads}")
+    checked_threads(args)
     spec = load_spec(args.file)
 
     from ..data import DataError

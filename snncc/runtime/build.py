@@ -17,6 +17,7 @@ import platform
 import re
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -74,6 +75,11 @@ def _files(root: Path) -> list[Path]:
 BUILD_INPUTS = (".c", ".cc", ".cpp", ".h", ".hpp", ".inc", ".cmake", ".txt")
 
 
+def _build_settings(build_type: str, native: bool) -> list[str]:
+    """The CMake settings every build passes (and its hash covers)."""
+    return [f"-DCMAKE_BUILD_TYPE={build_type}", f"-DSNNCC_NATIVE={'ON' if native else 'OFF'}"]
+
+
 def content_hash(source_dir: Path, settings: Sequence[str]) -> str:
     """Hash of the project's build inputs, the runtime's sources and the settings."""
     h = hashlib.sha256()
@@ -83,7 +89,7 @@ def content_hash(source_dir: Path, settings: Sequence[str]) -> str:
         _hash_tree(h, _RUNTIME_DIR, _files(p) if p.is_dir() else [p])
     h.update("\0".join(settings).encode())
     h.update((os.environ.get("CXX", "") + "\0" + (shutil.which("c++") or "")).encode())
-    if any(s == "-DSNNCC_NATIVE=ON" for s in settings):
+    if "-DSNNCC_NATIVE=ON" in settings:
         h.update(_cpu_identity())  # -march=native code must not run on another CPU
     return h.hexdigest()
 
@@ -136,11 +142,7 @@ def build_cmake_project(
     source = Path(source_dir).resolve()
     if not (source / "CMakeLists.txt").is_file():
         raise FileNotFoundError(f"{source}: no CMakeLists.txt")
-    settings = [
-        f"-DCMAKE_BUILD_TYPE={build_type}",
-        f"-DSNNCC_NATIVE={'ON' if native else 'OFF'}",
-        *cmake_args,
-    ]
+    settings = [*_build_settings(build_type, native), *cmake_args]
     if prebuilt_runtime:
         lib = runtime_library(build_type=build_type, native=native, jobs=jobs)
         settings.append(f"-DSNNCC_RUNTIME_LIB={lib}")
@@ -171,14 +173,10 @@ def build_cmake_project(
     return build_dir
 
 
-def _runtime_settings(build_type: str, native: bool) -> list[str]:
-    return [f"-DCMAKE_BUILD_TYPE={build_type}", f"-DSNNCC_NATIVE={'ON' if native else 'OFF'}"]
-
-
 def runtime_library(build_type: str = "Release", native: bool = True, jobs: int | None = None) -> Path:
     """The runtime's static library: the one installed with snncc when it matches the
     sources, settings, compiler and CPU, else built once in the build cache."""
-    digest = content_hash(_RUNTIME_DIR, _runtime_settings(build_type, native))
+    digest = content_hash(_RUNTIME_DIR, _build_settings(build_type, native))
     installed = PREBUILT_DIR / f"{_RUNTIME_DIR.name}-{digest[:16]}"
     if (installed / _OK_MARKER).is_file() and (installed / _LIBRARY).is_file():
         return installed / _LIBRARY
@@ -189,8 +187,6 @@ def runtime_library(build_type: str = "Release", native: bool = True, jobs: int 
 def prebuild_runtime(dest: Path) -> Path:
     """Build the runtime library (Release, native) into dest/<name>-<hash>/ with only the
     library and its marker: what installing snncc ships (hatch_build.py). Returns that directory."""
-    import tempfile
-
     with tempfile.TemporaryDirectory(prefix="snncc-runtime-") as tmp:
         built = build_cmake_project(_RUNTIME_DIR, cache_root=Path(tmp))
         out = dest / built.name

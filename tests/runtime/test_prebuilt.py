@@ -9,7 +9,7 @@ from snncc.runtime import build
 
 
 def _digest(native: bool = True) -> str:
-    return build.content_hash(build.runtime_dir(), build._runtime_settings("Release", native))
+    return build.content_hash(build.runtime_dir(), build._build_settings("Release", native))
 
 
 def _fake_install(root: Path, digest: str) -> Path:
