@@ -26,6 +26,21 @@ from snncc.runtime.build import default_cache_root  # noqa: E402
 T, B = 40, 4
 
 
+def _import_and_build(tmp_path, capsys, graph, *options):
+    """`snncc import-nir` of graph (batch B, 8 tiles), compiled and built: (ir, binary)."""
+    src = tmp_path / "net.nir"
+    nir.write(str(src), graph)
+    model = tmp_path / "imported" / "model.json"
+    assert main(["import-nir", str(src), "-o", str(model), *options, "--timesteps", str(T)]) == 0
+    capsys.readouterr()
+    spec = json.loads(model.read_text())
+    spec["training"] = {"batch_size": B}
+    spec["target"] = {"tiles_per_ipu": 8}
+    model.write_text(json.dumps(spec))
+    ir, files = compile_spec(model)
+    return ir, build(write_build_dir(files, tmp_path / "b"), "host", cache_root=default_cache_root())
+
+
 @pytest.mark.slow
 def test_snntorch_network_runs_spike_for_spike_in_the_generated_program(tmp_path, capsys, snntorch_layer_spikes):
     torch.manual_seed(0)
@@ -43,20 +58,9 @@ def test_snntorch_network_runs_spike_for_spike_in_the_generated_program(tmp_path
         for m in net:
             if isinstance(m, torch.nn.Linear):
                 m.weight.mul_(3.0)
-    src = tmp_path / "net.nir"
-    nir.write(str(src), export_to_nir(net, torch.zeros(n_in)))
-    model = tmp_path / "imported" / "model.json"
-    assert main(["import-nir", str(src), "-o", str(model), "--timesteps", str(T)]) == 0
-    capsys.readouterr()
-    spec = json.loads(model.read_text())
-    spec["training"] = {"batch_size": B}
-    spec["target"] = {"tiles_per_ipu": 8}
-    model.write_text(json.dumps(spec))
-
-    ir, files = compile_spec(model)
+    ir, binary = _import_and_build(tmp_path, capsys, export_to_nir(net, torch.zeros(n_in)))
     hid, _, out = [p for p in ir.populations if p.kind == "neuron"]
     assert isinstance(hid.beta, tuple) and isinstance(hid.threshold, tuple) and isinstance(out.alpha, tuple)
-    binary = build(write_build_dir(files, tmp_path / "b"), "host", cache_root=default_cache_root())
 
     x = (torch.rand(T, B, n_in) < 0.3).float()
     theirs = [spk.numpy() for spk in snntorch_layer_spikes(net, x)]
@@ -97,20 +101,9 @@ def test_norse_network_runs_spike_for_spike_in_the_generated_program(tmp_path, c
         for m in net:
             if isinstance(m, torch.nn.Linear):
                 m.weight.mul_(gain)
-    src = tmp_path / "net.nir"
-    nir.write(str(src), norse.to_nir(net, torch.zeros(1, n_in)))
-    model = tmp_path / "imported" / "model.json"
-    assert main(["import-nir", str(src), "-o", str(model), "--convention", "norse", "--timesteps", str(T)]) == 0
-    capsys.readouterr()
-    spec = json.loads(model.read_text())
-    spec["training"] = {"batch_size": B}
-    spec["target"] = {"tiles_per_ipu": 8}
-    model.write_text(json.dumps(spec))
-
-    ir, files = compile_spec(model)
+    ir, binary = _import_and_build(tmp_path, capsys, norse.to_nir(net, torch.zeros(1, n_in)), "--convention", "norse")
     hid, out = [p for p in ir.populations if p.kind == "neuron"]
     assert hid.model == ("lif" if kind == "box" else "cuba_lif") and isinstance(hid.beta, tuple)
-    binary = build(write_build_dir(files, tmp_path / "b"), "host", cache_root=default_cache_root())
 
     x = (torch.rand(T, B, n_in) < 0.3).float()
     theirs = {hid.id: [], out.id: []}
