@@ -1,6 +1,6 @@
 """Training-step time of snncc against snnTorch, SpikingJelly and Norse, side by side in one process.
 
-The published SHD-size setting (shared/reference/snn.md): [700, 1470, 1470, 20], 100
+The published SHD-size setting (docs/reference/snn.md): [700, 1470, 1470, 20], 100
 timesteps, batch 48, 48 random input spikes per timestep, LIF neurons, cross-entropy on
 output spike counts, Adam. Every framework gets the same input batch; the rounds are
 interleaved (one step of each framework per round) so that load from other processes
@@ -14,7 +14,7 @@ generated program on snncc's host runtime, planned for this machine's CPU-shaped
 as `snncc train` runs it: `snncc.host` with the same dense model (spike lists as long as
 the layers: the same arithmetic as the peers), and `snncc.host-sparse` with the published
 sparse scheme (hidden layers at most 1 % active, gradient threshold 0.9: an approximation
-of BPTT, as in shared/reference/sparse-training; examples/shd_mlp.json). A host step is
+of BPTT, as in docs/reference/snn.md (the sparse training scheme); examples/shd_mlp.json). A host step is
 timed inside the program's run: each round runs the program for 1 and for 3 steps on the
 batch and takes half the difference, so that process start, graph construction and
 loading are not counted.

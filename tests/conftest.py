@@ -25,7 +25,7 @@ def snntorch_layer_spikes():
     init_hidden=True, in layer order, for inputs x [T, B, inputs] (the oracle of the NIR tests)."""
     import torch
 
-    snn = pytest.importorskip("snntorch")
+    import snntorch as snn
     from snntorch import utils as snn_utils
 
     def run(net, x):

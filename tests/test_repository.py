@@ -24,3 +24,43 @@ def test_readme_starts_with_two_commands():
 def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
     assert readme_commands()[1] in ci
+
+
+def _tracked_text_files():
+    import subprocess
+
+    names = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    for name in names:
+        path = ROOT / name
+        if path.suffix in {".py", ".md", ".j2", ".hpp", ".cpp", ".h", ".txt", ".toml", ".json", ""} and path.is_file():
+            try:
+                yield name, path.read_text(encoding="utf-8")
+            except UnicodeDecodeError:
+                continue
+
+
+def test_nothing_points_outside_the_repository():
+    """A clone stands alone: docs, comments and tests cite files inside it."""
+    import re
+
+    outside = re.compile(r"\.\./shared|shared/reference|shared/STYLE|DESIGN\.md")
+    found = [f"{name}:{i}" for name, text in _tracked_text_files()
+             for i, line in enumerate(text.splitlines(), 1) if outside.search(line)
+             and name != "tests/test_repository.py"]
+    assert not found, found
+
+
+def test_relative_links_in_the_docs_resolve():
+    import re
+
+    broken = []
+    for name, text in _tracked_text_files():
+        if not name.endswith(".md"):
+            continue
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
+            if "://" in target or target.startswith("mailto:"):
+                continue
+            resolved = ((ROOT / name).parent / target).resolve()
+            if not resolved.exists() or ROOT not in (resolved, *resolved.parents):
+                broken.append(f"{name}: {target}")
+    assert not broken, broken

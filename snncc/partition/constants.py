@@ -1,6 +1,6 @@
 """Every figure the memory and cost models use, with its source.
 
-"ipu.md" is shared/reference/ipu.md. Figures marked *estimate* are not published by
+"ipu.md" is docs/reference/ipu.md. Figures marked *estimate* are not published by
 Graphcore; they are this project's judgement, to be replaced by measurements (the
 memory hook in snncc.partition.memory compares the model against real allocations).
 Target figures (tiles per IPU, bytes per tile, workers per tile, clock) come from the

@@ -1,6 +1,6 @@
 """The reference network: an nn.Module built from the IR, one timestep at a time.
 
-Semantics (shared/reference/snn.md; snnTorch's where they overlap):
+Semantics (docs/reference/snn.md; snnTorch's where they overlap):
 
 - Input current of a population at t: I[t] = sum over incoming projections of
   S_src[t - d] @ W (+ bias), with S_src[t - d] = 0 for t < d; biases apply from t = 0.

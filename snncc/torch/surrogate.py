@@ -1,7 +1,7 @@
 """Surrogate gradients of the spike step, as one custom autograd function.
 
 Forward is always the strict step S = [x > 0] with x = U - theta. Backward multiplies the
-incoming gradient by the surrogate derivative dS/dx (table in shared/reference/snn.md)
+incoming gradient by the surrogate derivative dS/dx (table in docs/reference/snn.md)
 and by an optional 0/1 gradient mask (the sparse backward: neurons outside the
 spike-id list get no gradient). An optional keep mask removes dropped spikes from the
 forward value (capacity overflow) without changing the backward rule.

@@ -13,15 +13,15 @@ import numpy as np
 import pytest
 import torch
 
-snn = pytest.importorskip("snntorch")
-nir = pytest.importorskip("nir")
-from snntorch.export_nir import export_to_nir  # noqa: E402
+import nir
+import snntorch as snn
+from snntorch.export_nir import export_to_nir
 
-from snncc.cli import main  # noqa: E402
-from snncc.codegen.pipeline import build, compile_spec  # noqa: E402
-from snncc.codegen.render import write_build_dir  # noqa: E402
-from snncc.codegen.verify import init_tensors, run_program, verify  # noqa: E402
-from snncc.runtime.build import default_cache_root  # noqa: E402
+from snncc.cli import main
+from snncc.codegen.pipeline import build, compile_spec
+from snncc.codegen.render import write_build_dir
+from snncc.codegen.verify import init_tensors, run_program, verify
+from snncc.runtime.build import default_cache_root
 
 T, B = 40, 4
 
@@ -92,7 +92,7 @@ def _norse_cell(norse, kind: str, n: int):
 def test_norse_network_runs_spike_for_spike_in_the_generated_program(tmp_path, capsys, kind, gain):
     """Norse 1.1 LIFBoxCell / LIFCell layers, exported by Norse's own to_nir and imported with
     `--convention norse`: the generated program's spikes equal Norse's in every layer."""
-    norse = pytest.importorskip("norse.torch")
+    norse = pytest.importorskip("norse.torch", reason="Norse is not installed: pip install --no-deps norse (its declared dependencies would replace torch)")
     torch.manual_seed(1)
     n_in, n_h, n_o = 12, 10, 6
     c1, c2 = _norse_cell(norse, kind, n_h), _norse_cell(norse, kind, n_o)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-nir = pytest.importorskip("nir")
+import nir
 
-from snncc.cli import main  # noqa: E402
+from snncc.cli import main
 
 
 def _lif(n, **kw):

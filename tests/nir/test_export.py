@@ -11,14 +11,13 @@ import numpy as np
 import pytest
 import torch
 
-nir = pytest.importorskip("nir")
-pytest.importorskip("snntorch")
-from snntorch.import_nir import import_from_nir  # noqa: E402
+import nir
+from snntorch.import_nir import import_from_nir
 
-from snncc.cli import main  # noqa: E402
-from snncc.ir import spec_to_ir  # noqa: E402
-from snncc.spec import load_spec  # noqa: E402
-from snncc.torch import build_model  # noqa: E402
+from snncc.cli import main
+from snncc.ir import spec_to_ir
+from snncc.spec import load_spec
+from snncc.torch import build_model
 
 T, B = 30, 3
 

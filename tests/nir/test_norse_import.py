@@ -2,16 +2,15 @@
 imported by `snncc import-nir --convention norse`: snncc.torch gives spike for spike
 Norse's output on the same random input, in every layer, over 40 timesteps.
 
-Norse is installed without its dependencies (`pip install --no-deps norse nirtorch`);
-these tests skip when it is absent."""
+Norse is installed without its dependencies (`pip install --no-deps norse`, as the README's test
+command does); these tests skip when it is absent, saying so."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-norse = pytest.importorskip("norse.torch")
-pytest.importorskip("nir")
+norse = pytest.importorskip("norse.torch", reason="Norse is not installed: pip install --no-deps norse (its declared dependencies would replace torch)")
 
 T, B = 40, 4
 

@@ -7,9 +7,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-snn = pytest.importorskip("snntorch")
-pytest.importorskip("nir")
-from snntorch.export_nir import export_to_nir  # noqa: E402
+import snntorch as snn
+from snntorch.export_nir import export_to_nir
 
 T, B = 40, 4
 

@@ -5,7 +5,7 @@ poplar's functions are defined out of line in src/, so the library shows them
 exactly as compiled) and from an object file that instantiates the templated
 calls. They are compared, after normalising spelling only (`T const&` ->
 `const T &`, `unsigned long` = `std::size_t`, namespaces dropped), with
-shared/reference/poplar-api-declarations.txt.
+docs/reference/poplar-api-declarations.txt.
 """
 
 from __future__ import annotations
@@ -19,15 +19,11 @@ import pytest
 from snncc.runtime import runtime_dir
 
 ROOT = Path(__file__).resolve().parents[2]
-DECLARATIONS = next(
-    (p for p in (ROOT / "shared/reference/poplar-api-declarations.txt",
-                 ROOT.parent / "shared/reference/poplar-api-declarations.txt") if p.is_file()),
-    None,
-)
+DECLARATIONS = ROOT / "docs" / "reference" / "poplar-api-declarations.txt"
 PROBE = Path(__file__).resolve().parent / "programs" / "api_probe.cpp"
 
 # Declarations of SDK 3.x that the 3.0 listing lacks, each used by
-# shared/reference/ipu.md's host-API subset.
+# docs/reference/ipu.md's host-API subset.
 EXTRA = {
     # addConstant<T>(type, shape, value): one value for all elements.
     "poplar::Graph::addConstant(constType&,ArrayRef<unsignedlong>,T,constDebugContext&)",
@@ -36,7 +32,7 @@ EXTRA = {
     "poplar::Graph::setInitialValue(constTensor&,T)",
 }
 # Classes the listing references without declaring, and Vertex-API headers
-# (not part of the listing; they follow shared/reference/ipu.md).
+# (not part of the listing; they follow docs/reference/ipu.md).
 EXTRA_CLASSES = {"ArrayRef", "Interval", "equivalent_device_type", "State"}
 VERTEX_API_HEADERS = {"Vertex.hpp", "HalfFloat.hpp"}
 
@@ -134,8 +130,6 @@ def is_special_member(sig: str) -> bool:
 
 @pytest.fixture(scope="module")
 def signatures(build_dir, tmp_path_factory):
-    if DECLARATIONS is None:
-        pytest.skip("shared/reference/poplar-api-declarations.txt is not available")
     return listed_signatures(), compiled_signatures(build_dir, tmp_path_factory.mktemp("probe"))
 
 
@@ -150,7 +144,7 @@ def test_every_poplar_function_is_in_the_declaration_list(signatures):
 
 
 def test_the_check_sees_the_api_a_training_program_needs(signatures):
-    # Guards against a vacuous pass: the subset of shared/reference/ipu.md is compiled and listed.
+    # Guards against a vacuous pass: the subset of docs/reference/ipu.md is compiled and listed.
     listed, compiled = signatures
     needed = [
         "poplar::DeviceManager::createDeviceManager()",
@@ -211,8 +205,6 @@ def test_a_drifted_signature_would_be_caught(signatures):
 
 
 def test_every_class_in_namespace_poplar_is_listed():
-    if DECLARATIONS is None:
-        pytest.skip("declaration list not available")
     listed = set()
     for line in DECLARATIONS.read_text().splitlines():
         decl, _, kind = line.rpartition("__")
