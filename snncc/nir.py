@@ -562,8 +562,10 @@ def export_graph(ir, weights: dict[str, np.ndarray], dt: float | None = None):
             src = did
         edges.append((src, proj.id))
         edges.append((proj.id, proj.target))
-    nodes["output"] = nir.Output(output_type={"output": np.array([ir.population(ir.settings.readout.population).size])})
-    edges.append((ir.settings.readout.population, "output"))
+    # the Output node's name must not be a population's or a projection's ("output" often is)
+    out_id = next(name for name in ("output", *(f"output_{i}" for i in range(len(nodes) + 1))) if name not in nodes)
+    nodes[out_id] = nir.Output(output_type={"output": np.array([ir.population(ir.settings.readout.population).size])})
+    edges.append((ir.settings.readout.population, out_id))
     graph = nir.NIRGraph(nodes=nodes, edges=edges)
     try:
         graph.infer_types()

@@ -46,11 +46,11 @@ def model_file(tmp_path):
     return path
 
 
-def _snntorch_spikes(graph, x):
+def _snntorch_spikes(graph, x, steps=T):
     net = import_from_nir(graph)
     out = []
     with torch.no_grad():
-        for t in range(T):
+        for t in range(steps):
             y = net(x[t])
             out.append(y[0] if isinstance(y, tuple) else y)
     return torch.stack(out)
@@ -102,3 +102,20 @@ def test_checkpoint_weights_are_exported(model_file, tmp_path, capsys):
     assert main(["export-nir", str(model_file), "--checkpoint", str(other), "-o", str(tmp_path / "d.nir")]) == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "belongs to model 'zz'" in err
+
+
+
+@pytest.mark.parametrize("example", ["digits", "cuba", "recurrent"])
+def test_every_example_exports(root, example, tmp_path, capsys):
+    """digits' readout population is called 'output', as NIR's Output node usually is."""
+    path = root / "examples" / f"{example}.json"
+    assert main(["export-nir", str(path), "-o", str(tmp_path / "m.nir")]) == 0, capsys.readouterr().err
+    graph = nir.read(str(tmp_path / "m.nir"))
+    ir = spec_to_ir(load_spec(path))
+    outputs = [name for name, node in graph.nodes.items() if isinstance(node, nir.Output)]
+    assert len(outputs) == 1
+    assert [src for src, dst in graph.edges if dst == outputs[0]] == [ir.settings.readout.population]
+    assert {p.id for p in ir.populations} <= set(graph.nodes)
+    if ir.settings.dt is None:  # snnTorch's import_from_nir assumes its own dt, 1e-4 s
+        x = (torch.rand(4, 2, next(p.size for p in ir.populations if p.kind == "input")) < 0.3).float()
+        assert _snntorch_spikes(graph, x, steps=4).shape[:2] == (4, 2)
