@@ -2,21 +2,18 @@
 
 Three rounds, each reporting all its problems: the JSON text (the parser's line and
 column, duplicate keys), the schema (pydantic, strict types), and the semantic checks
-across fields (snncc.spec.semantic). Positions come from a JSON source map, so every
+across fields (snncc.spec.semantic). Positions come from snncc.spec.jsonloc, so every
 problem points at the offending value in the text.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
 import pydantic
-from json_source_map import handle as source_map_handle
-from json_source_map import types as source_map_types
-
+from . import jsonloc
 from .errors import Problem, SpecError, pointer
 from .arrays import load_arrays
 from .models import VALUE_TAGS, ModelSpec
@@ -25,48 +22,6 @@ from .semantic import check_semantics
 # pydantic puts the tag of a discriminated union into the error location; the
 # JSON document has no such level. These are the discriminator keys we use.
 _DISCRIMINATORS = ("kind", "model")
-
-
-class _SourceMap:
-    """Line and column (1-based) of every value in a JSON text, by unescaped pointer."""
-
-    def __init__(self, text: str):
-        entries = source_map_handle.value(source=text, current_location=source_map_types.Location(0, 0, 0))
-        self._entries: dict[str, Any] = {}
-        self.duplicates: list[str] = []
-        for ptr, entry in entries:
-            if ptr in self._entries:
-                self.duplicates.append(ptr)
-            self._entries[ptr] = entry
-
-    def locate(self, tokens: tuple[str | int, ...]) -> tuple[int, int]:
-        """Position of the value at tokens, or of its nearest ancestor that is in the text."""
-        tokens = tuple(tokens)
-        while True:
-            entry = self._entries.get("".join(f"/{t}" for t in tokens))
-            if entry is not None:
-                return entry.value_start.line + 1, entry.value_start.column + 1
-            if not tokens:
-                return 1, 1
-            tokens = tokens[:-1]
-
-    def key_position(self, tokens: tuple[str | int, ...]) -> tuple[int, int]:
-        entry = self._entries.get("".join(f"/{t}" for t in tokens))
-        if entry is not None and entry.key_start is not None:
-            return entry.key_start.line + 1, entry.key_start.column + 1
-        return self.locate(tokens)
-
-
-def _non_finite(node: Any, path: tuple[str | int, ...] = ()):
-    """Paths of NaN and Infinity, which Python's parser accepts but JSON does not have."""
-    if isinstance(node, float) and not math.isfinite(node):
-        yield path, node
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            yield from _non_finite(value, path + (key,))
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            yield from _non_finite(value, path + (i,))
 
 
 def _document_path(loc: tuple[str | int, ...], document: Any) -> tuple[str | int, ...]:
@@ -97,7 +52,7 @@ def _document_path(loc: tuple[str | int, ...], document: Any) -> tuple[str | int
     return tuple(path)
 
 
-def _schema_problems(error: pydantic.ValidationError, document: Any, smap: _SourceMap) -> list[Problem]:
+def _schema_problems(error: pydantic.ValidationError, document: Any, smap: jsonloc.Located) -> list[Problem]:
     problems = []
     for err in error.errors(include_url=False):
         path = _document_path(tuple(err["loc"]), document)
@@ -131,6 +86,11 @@ def _schema_problems(error: pydantic.ValidationError, document: Any, smap: _Sour
     return problems
 
 
+def _offset_position(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - text.rfind("\n", 0, offset)
+
+
 def parse_spec(text: str, file: str = "<string>", base_dir: Path | None = None) -> ModelSpec:
     """Validate a model file's text. Raises SpecError with every located problem."""
 
@@ -141,20 +101,26 @@ def parse_spec(text: str, file: str = "<string>", base_dir: Path | None = None) 
         document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise located([Problem(exc.lineno, exc.colno, "", f"invalid JSON: {exc.msg}")]) from None
-    except RecursionError:
-        raise located([Problem(1, 1, "", "invalid JSON: nested too deeply")]) from None
+    except (RecursionError, ValueError) as exc:
+        # too deep for json.loads, or an integer too long for Python: the scan locates it
+        document, parse_failure = None, exc
+    else:
+        parse_failure = None
 
-    smap = _SourceMap(text)
+    try:
+        smap = jsonloc.scan(text)
+    except jsonloc.ScanError as exc:
+        line, col = _offset_position(text, exc.offset)
+        raise located([Problem(line, col, pointer(*exc.path), exc.message)]) from None
     problems = []
-    for ptr in smap.duplicates:
-        tokens = tuple(ptr.split("/")[1:])
-        line, col = smap.key_position(tokens)
-        problems.append(Problem(line, col, pointer(*tokens), f"duplicate key '{tokens[-1]}'"))
-    for path, value in _non_finite(document):
-        line, col = smap.locate(path)
-        problems.append(Problem(line, col, pointer(*path), f"invalid JSON: {value} is not a JSON number"))
+    for found in smap.findings:
+        line, col = smap.position(found.offset)
+        problems.append(Problem(line, col, pointer(*found.path), found.message))
     if problems:
         raise located(problems)
+    if parse_failure is not None:  # not expected once the scan passed; still one line
+        message = "nested too deeply" if isinstance(parse_failure, RecursionError) else str(parse_failure)
+        raise located([Problem(1, 1, "", f"invalid JSON: {message}")])
     if not isinstance(document, dict):
         raise located([Problem(1, 1, "", "a model file must be a JSON object")])
 
