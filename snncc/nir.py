@@ -474,12 +474,10 @@ def assumptions(opt: ImportOptions) -> list[str]:
 
 def write_import(imported: Imported, out: str | Path) -> tuple[Path, Path]:
     """Write the model file and its arrays file beside it (each atomically); returns both paths."""
-    from .fsutil import write_bytes_atomic, write_text_atomic
+    from .fsutil import import_output_paths, write_bytes_atomic, write_errors, write_text_atomic
     from .resources import resource_dir
 
-    out = Path(out)
-    stem = out.name[:-5] if out.name.endswith(".json") else out.name
-    arrays_path = out.with_name(f"{stem}.arrays.npz")
+    out, arrays_path = import_output_paths(out)
     doc = dict(imported.document)
     try:
         schema = resource_dir("schemas") / "snncc-model.schema.json"
@@ -493,8 +491,10 @@ def write_import(imported: Imported, out: str | Path) -> tuple[Path, Path]:
     ordered.update({k: v for k, v in doc.items() if k not in ordered})
     buf = io.BytesIO()
     np.savez(buf, **imported.arrays)
-    write_bytes_atomic(arrays_path, buf.getvalue())
-    write_text_atomic(out, json.dumps(ordered, indent=2) + "\n")
+    with write_errors(arrays_path, ""):
+        write_bytes_atomic(arrays_path, buf.getvalue())
+    with write_errors(out, ""):
+        write_text_atomic(out, json.dumps(ordered, indent=2) + "\n")
     return out, arrays_path
 
 
@@ -580,13 +580,16 @@ def write_export(graph, out: str | Path) -> None:
 
     import nir
 
+    from .fsutil import write_errors
+
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        nir.write(tmp, graph)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with write_errors(out, ""):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+        os.close(fd)
+        try:
+            nir.write(tmp, graph)
+            os.replace(tmp, out)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise

@@ -21,10 +21,12 @@ import numpy as np
 
 from ..data import Dataset, batch_order, load_data
 from ..errors import UserError
+from ..fsutil import write_errors
 from ..ir import ModelGraph
 from ..partition.target import host_ir, host_threads
 from ..runs import NonFiniteError, RunDir, TrainSummary, check_finite, progress
 from ..runs.plots import plot_curves, plot_raster
+from ..runs.rundir import PROGRAM, check_run_dir
 from ..runtime.build import default_cache_root
 from ..spec import load_spec
 from . import tensorfile
@@ -147,6 +149,7 @@ def train_host(ir: ModelGraph, spec_path: Path, options, log: Callable[[str], No
     s = ir.settings
     epochs = options.epochs or s.epochs
     run = RunDir(options.run_dir)
+    check_run_dir(run.path, "run directory")
     run.path.mkdir(parents=True, exist_ok=True)
     threads = threads or host_threads()
     planned = ir if emulate_target else host_ir(ir, threads)
@@ -157,7 +160,8 @@ def train_host(ir: ModelGraph, spec_path: Path, options, log: Callable[[str], No
     except (PlanError, LoweringError) as exc:
         where = "the spec's target" if emulate_target else f"this machine's CPU-shaped target ({threads} threads)"
         raise UserError(f"{spec_path}: on {where}: {exc}") from None
-    src = write_build_dir(files, run.path / "program")
+    with write_errors(run.path / PROGRAM, ""):
+        src = write_build_dir(files, run.path / PROGRAM, "")
     # The build (a subprocess) runs while this process loads the data and imports torch for
     # the initial weights: seconds each on a cold start.
     with ThreadPoolExecutor(1) as pool:

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 from ..errors import UserError
+from ..fsutil import check_output_dir, write_errors
 from ..ir import ModelGraph, spec_to_ir
 from ..lower import LoweringError, lower
 from ..partition import PlanError, make_plan
@@ -14,7 +15,7 @@ from ..partition.target import host_ir
 from ..runtime.build import BuildError, build_cmake_project
 from ..spec import load_spec
 from .modelfile import model_files
-from .render import render, write_build_dir
+from .render import build_dir_problem, render, write_build_dir
 
 
 #: what a program's tiles are: the spec's IPU target exactly, or this machine's CPU-shaped
@@ -41,13 +42,19 @@ def compile_spec(path: str | os.PathLike, layout: str = "ipu",
     return ir, render(program, plan, model_files(spec, Path(path).parent))
 
 
+def check_build_dir_output(path: str | os.PathLike, out_dir: str | os.PathLike, option: str = "-o") -> Path:
+    """out_dir, checked as the build directory of the spec file at path: new, or one that
+    snncc compile wrote (render.build_dir_problem), and not holding the spec (UserError)."""
+    return check_output_dir(out_dir, option, build_dir_problem, reads=[path])
+
+
 def compile_to(path: str | os.PathLike, out_dir: str | os.PathLike, layout: str = "ipu",
-               threads: int | None = None) -> Path:
+               threads: int | None = None, option: str = "-o") -> Path:
+    """Compile the spec file at path into out_dir (checked before and again at the swap)."""
+    check_build_dir_output(path, out_dir, option)
     _, files = compile_spec(path, layout, threads)
-    try:
-        return write_build_dir(files, out_dir)
-    except OSError as exc:
-        raise UserError(f"cannot write {out_dir}: {exc.strerror or exc}") from None
+    with write_errors(out_dir, option):
+        return write_build_dir(files, out_dir, option)
 
 
 def poplar_sdk_available() -> bool:

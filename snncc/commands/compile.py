@@ -16,6 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # compile_to refuses an -o that is not new or an earlier build directory, before compiling
     out = compile_to(args.file, args.output, args.layout, checked_threads(args))
     print(f"wrote {out}")
     return 0

@@ -46,8 +46,11 @@ def run(args: argparse.Namespace) -> int:
     from .. import nir as snn_nir
     from ..ir import spec_to_ir
     from ..spec import load_spec
+    from ..fsutil import NIR, check_output_file
     from ..torch import build_model
 
+    # before any work: a new file or an earlier NIR output, not the model or checkpoint it reads
+    check_output_file(args.output, "-o", NIR, reads=[args.file, *([args.checkpoint] if args.checkpoint else [])])
     if args.dt is not None and not args.dt > 0:
         raise UserError(f"--dt must be > 0 seconds, not {args.dt:g}")
     spec = load_spec(args.file)

@@ -34,7 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from .. import nir as snn_nir
+    from ..fsutil import check_import_outputs
 
+    check_import_outputs(args.output, "-o", reads=[args.file])  # before any work
     if args.dt is not None and not args.dt > 0:
         raise UserError(f"--dt must be > 0 seconds, not {args.dt:g}")
     if args.timesteps < 1:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 
+from ..errors import UserError
+from ..fsutil import DOT, GRAPHML, check_output_file, write_errors
 from ..ir import spec_to_ir
 from ..ir.export import write_dot, write_graphml
 from ..ir.report import summary
@@ -17,12 +20,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # before any work: each output is new or an earlier output of its format
+    if args.graphml is not None:
+        check_output_file(args.graphml, "--graphml", GRAPHML, reads=[args.file])
+    if args.dot is not None:
+        check_output_file(args.dot, "--dot", DOT, reads=[args.file])
+        if args.graphml is not None and os.path.abspath(args.graphml) == os.path.abspath(args.dot):
+            raise UserError(f"--graphml and --dot are the same file ({args.dot}); give two names")
     ir = spec_to_ir(load_spec(args.file))
     print(summary(ir), end="")
-    if args.graphml:
-        write_graphml(ir, args.graphml)
+    if args.graphml is not None:
+        with write_errors(args.graphml, "--graphml"):
+            write_graphml(ir, args.graphml)
         print(f"wrote {args.graphml}")
-    if args.dot:
-        write_dot(ir, args.dot)
+    if args.dot is not None:
+        with write_errors(args.dot, "--dot"):
+            write_dot(ir, args.dot)
         print(f"wrote {args.dot}")
     return 0

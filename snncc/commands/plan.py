@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import UserError
-from ..fsutil import write_bytes_atomic
+from ..fsutil import PNG, check_output_file, write_bytes_atomic, write_errors
 from ..ir import spec_to_ir
 from ..partition import PlanError, make_plan
 from ..partition.report import plot_png, text
@@ -24,6 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     threads = checked_threads(args)
+    if args.plot is not None:
+        check_output_file(args.plot, "--plot", PNG, reads=[args.file])
     ir = spec_to_ir(load_spec(args.file))
     if args.layout == "cpu":
         ir = host_ir(ir, threads)
@@ -32,9 +34,7 @@ def run(args: argparse.Namespace) -> int:
     except PlanError as exc:
         raise UserError(f"{args.file}: {exc}") from None
     print(plan.to_json() if args.json else text(plan), end="")
-    if args.plot:
-        try:
+    if args.plot is not None:
+        with write_errors(args.plot, "--plot"):
             write_bytes_atomic(args.plot, plot_png(plan))
-        except OSError as exc:
-            raise UserError(f"cannot write {args.plot}: {exc.strerror}") from None
     return 0

@@ -74,6 +74,10 @@ def run(args: argparse.Namespace) -> int:
         base_dir=Path(args.file).resolve().parent,
         show_progress=not args.quiet and sys.stderr.isatty(),
     )
+    from ..runs.rundir import check_run_dir
+
+    # before any work: a run directory is new, empty or one that snncc train wrote
+    check_run_dir(options.run_dir, "--run-dir" if args.run_dir else "run directory", reads=[args.file])
     log = (lambda _line: None) if args.quiet else print
     try:
         if args.backend in ("host", "poplar"):

@@ -18,13 +18,14 @@ def _pyplot():
 
 
 def _save(fig, path: Path) -> None:
-    from ..fsutil import write_bytes_atomic
+    from ..fsutil import write_bytes_atomic, write_errors
     import io
 
     buf = io.BytesIO()
     # no timestamps in the file, so the same run gives the same bytes
     fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
-    write_bytes_atomic(path, buf.getvalue())
+    with write_errors(path, ""):
+        write_bytes_atomic(path, buf.getvalue())
 
 
 def plot_curves(metrics: list[dict[str, Any]], run_dir: Path) -> list[Path]:

@@ -4,15 +4,45 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import re
 from pathlib import Path
 from typing import Any
 
-from ..fsutil import write_bytes_atomic, write_text_atomic
+from ..fsutil import check_output_dir, write_bytes_atomic, write_text_atomic
 
 METRICS = "metrics.jsonl"
 CHECKPOINT = "checkpoint.bin"
 CHECKPOINT_INFO = "checkpoint.json"
 PLOTS = ("loss.png", "accuracy.png", "raster.png")
+#: the host backend's generated program (a build directory) and its working files
+PROGRAM = "program"
+WORK = "work"
+#: every name snncc train writes in a run directory
+RUN_FILES = (METRICS, CHECKPOINT, CHECKPOINT_INFO, *PLOTS, PROGRAM, WORK)
+#: the temporary files and directories of atomic writes that a killed run leaves
+#: (snncc.fsutil.write_bytes_atomic, snncc.codegen.render.write_build_dir)
+_LEFT_BY_A_KILL = re.compile(r"\.(" + "|".join(re.escape(n) for n in RUN_FILES) + r")\..+")
+
+
+def run_dir_problem(path: Path) -> str | None:
+    """Why the non-empty directory path is not a run directory that snncc train wrote (and
+    may start afresh), or None when it is one: it holds nothing but the names it writes."""
+    try:
+        names = sorted(os.listdir(path))
+    except OSError as exc:
+        return f"cannot list it ({exc.strerror or exc})"
+    for name in names:
+        if name not in RUN_FILES and not _LEFT_BY_A_KILL.fullmatch(name):
+            return (f"holds {name}, which snncc train did not write (a run directory holds only "
+                    f"{', '.join(RUN_FILES)}); choose a new directory")
+    return None
+
+
+def check_run_dir(path: str | Path, option: str = "--run-dir", reads=()) -> Path:
+    """path, checked as a run directory: new, empty or written by snncc train (UserError)."""
+    # only named files in it are replaced, never the directory: it may be the current one
+    return check_output_dir(path, option, run_dir_problem, reads, replaced=False)
 
 
 class NonFiniteError(ArithmeticError):
@@ -45,7 +75,9 @@ class RunDir:
         return self.path / CHECKPOINT
 
     def start_fresh(self) -> None:
-        """Create the directory; forget a previous run's metrics, checkpoint and plots."""
+        """Create the directory; forget a previous run's metrics, checkpoint and plots.
+        Refused (UserError) for a directory that snncc train did not write."""
+        check_run_dir(self.path, "run directory")
         self.path.mkdir(parents=True, exist_ok=True)
         for name in (METRICS, CHECKPOINT, CHECKPOINT_INFO, *PLOTS):
             (self.path / name).unlink(missing_ok=True)
