@@ -181,8 +181,11 @@ def check_output_dir(path: str | os.PathLike, option: str, problem: Callable[[Pa
         what = "a file" if p.is_file() else "not a directory"
         raise UserError(f"{label}: is {what}; give a directory")
     where = p.resolve()
-    cwd = Path.cwd().resolve()
-    if replaced and (where == cwd or where in cwd.parents):
+    try:
+        cwd = Path.cwd().resolve()
+    except OSError:  # the current directory was deleted: nothing to protect there
+        cwd = None
+    if replaced and cwd is not None and (where == cwd or where in cwd.parents):
         raise UserError(f"{label}: is the current directory or holds it; choose a new directory")
     for read in reads:
         r = Path(read).resolve()

@@ -499,3 +499,18 @@ def test_import_nir_replaces_only_its_own_earlier_import(work, nir_file, capsys)
     assert refused(capsys, ["import-nir", "net.nir", "-o", "net.nir"]) == (
         "snncc import-nir: error: -o net.nir: is net.nir, which this command reads; choose another name")
     assert tree(work) == before
+
+
+def test_a_full_disk_during_training_is_one_line(tmp_path, monkeypatch):
+    import snncc.runs.rundir as rundir
+
+    def full(path, data):
+        raise OSError(28, "No space left on device")
+
+    run = RunDir(tmp_path / "run")
+    run.start_fresh()
+    monkeypatch.setattr(rundir, "write_bytes_atomic", full)
+    with pytest.raises(UserError) as caught:
+        run.save_checkpoint(1, b"state")
+    assert str(caught.value) == f"{run.checkpoint_path}: cannot write: No space left on device"
+    assert list(run.path.iterdir()) == []

@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..fsutil import check_output_dir, write_bytes_atomic, write_text_atomic
+from ..fsutil import check_output_dir, write_bytes_atomic, write_errors, write_text_atomic
 
 METRICS = "metrics.jsonl"
 CHECKPOINT = "checkpoint.bin"
@@ -78,9 +78,10 @@ class RunDir:
         """Create the directory; forget a previous run's metrics, checkpoint and plots.
         Refused (UserError) for a directory that snncc train did not write."""
         check_run_dir(self.path, "run directory")
-        self.path.mkdir(parents=True, exist_ok=True)
-        for name in (METRICS, CHECKPOINT, CHECKPOINT_INFO, *PLOTS):
-            (self.path / name).unlink(missing_ok=True)
+        with write_errors(self.path, ""):
+            self.path.mkdir(parents=True, exist_ok=True)
+            for name in (METRICS, CHECKPOINT, CHECKPOINT_INFO, *PLOTS):
+                (self.path / name).unlink(missing_ok=True)
 
     # -- metrics -------------------------------------------------------------------
 
@@ -99,14 +100,16 @@ class RunDir:
     def append_metrics(self, row: dict[str, Any]) -> None:
         """Append one epoch's line (rewrites the file atomically: it stays small)."""
         rows = self.metrics() + [row]
-        write_text_atomic(self.metrics_path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
+        with write_errors(self.metrics_path, ""):
+            write_text_atomic(self.metrics_path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
 
     # -- checkpoints ---------------------------------------------------------------
 
     def save_checkpoint(self, epoch: int, payload: bytes) -> None:
         """Write the state after `epoch` (bytes from the backend), then its info file."""
-        write_bytes_atomic(self.checkpoint_path, payload)
-        write_text_atomic(self.path / CHECKPOINT_INFO, json.dumps({"epoch": epoch}) + "\n")
+        with write_errors(self.checkpoint_path, ""):
+            write_bytes_atomic(self.checkpoint_path, payload)
+            write_text_atomic(self.path / CHECKPOINT_INFO, json.dumps({"epoch": epoch}) + "\n")
 
     def checkpoint_epoch(self) -> int | None:
         info = self.path / CHECKPOINT_INFO
@@ -135,4 +138,5 @@ class RunDir:
     def trim_metrics(self, last_epoch: int) -> None:
         """Drop metrics of epochs after last_epoch (finished but not checkpointed)."""
         rows = [r for r in self.metrics() if r["epoch"] <= last_epoch]
-        write_text_atomic(self.metrics_path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
+        with write_errors(self.metrics_path, ""):
+            write_text_atomic(self.metrics_path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
