@@ -1,5 +1,6 @@
 """The graph IR (networkx) built from a validated spec, and its passes."""
 
+from ..spec.load import collection_paused
 from ..spec.models import ModelSpec
 from .graph import GivenArray, Memory, ModelGraph, PerNeuron, Population, Projection, Shapes, TrainingSettings, build_graph
 from .passes import DEFAULT_PASSES, InferShapes, IRError, MemoryFacts, Schedule, run_passes, verify
@@ -7,7 +8,8 @@ from .passes import DEFAULT_PASSES, InferShapes, IRError, MemoryFacts, Schedule,
 
 def spec_to_ir(spec: ModelSpec, check: bool = False) -> ModelGraph:
     """Build the IR of a validated spec and run the default passes."""
-    return run_passes(build_graph(spec), DEFAULT_PASSES, check=check)
+    with collection_paused():
+        return run_passes(build_graph(spec), DEFAULT_PASSES, check=check)
 
 
 __all__ = [

@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from ..ir import ModelGraph, Schedule
+from ..spec.load import collection_paused
 from . import constants
 from .cost import estimate
 from .layout import Infeasible, assign_ipus, layout_ipu, tile_bytes
@@ -29,6 +30,11 @@ def make_plan(ir: ModelGraph, pipelined: bool = True) -> Plan:
     With `pipelined`, a model with zero-delay projections between neuron populations is
     also planned with those projections made delay-1, and that prediction is attached.
     """
+    with collection_paused():
+        return _make_plan(ir, pipelined)
+
+
+def _make_plan(ir: ModelGraph, pipelined: bool) -> Plan:
     target = ir.settings.target
     memories = {p.id: population_memory(ir, p) for p in ir.populations}
     placements, ipus, table = _place(ir, memories)
@@ -67,8 +73,9 @@ def _zero_delay_neuron_projections(ir: ModelGraph) -> list[str]:
 def pipelined_ir(ir: ModelGraph) -> ModelGraph:
     """The IR with every zero-delay projection between neuron populations made delay-1."""
     graph = ir.graph.copy()
+    by_id = {p.id: p for p in ir.projections}
     for pid in _zero_delay_neuron_projections(ir):
-        proj = next(p for p in ir.projections if p.id == pid)
+        proj = by_id[pid]
         graph.edges[proj.source, proj.target, proj.id]["projection"] = dataclasses.replace(proj, delay=1)
     return Schedule().apply(ir.with_graph(graph, "pipelined"))
 
@@ -157,25 +164,29 @@ def _model_bytes(memories: dict[str, PopulationMemory], **change) -> float:
     return total
 
 
+#: What shrinks a tile's share of each memory category (every one of CATEGORIES).
+PER_TILE_ADVICE = {
+    "weights": "sparse connectivity or a smaller fan-in",
+    "gradients": "sparse connectivity or a smaller fan-in",
+    "optimizer": "SGD instead of Adam (no moment copies)",
+    "history": "fewer timesteps or a smaller batch_size",
+    "spike_lists": "a lower max_activity (or max_spikes) of the populations it reads, or a smaller batch_size",
+    "reduction": "a lower max_activity (or max_spikes) of the populations it reads, or a smaller batch_size",
+    "state": "a smaller batch_size",
+    "vertices": "a larger bytes_per_tile",
+    "code": "fewer projections into and out of it (each adds exchange code)",
+}
+
+
 def _per_tile_fixes(pm: PopulationMemory, budget: int) -> str:
     """What shrinks one tile's share of a population, largest category first."""
     share = dict(zip(CATEGORIES, pm.slice_bytes(np.array([1]))[0].tolist()))
     share["history"] += int(pm.list_tile_bytes(np.array([pm.batch]))[0].sum())  # worst case: one list tile
-    advice = {
-        "weights": "sparse connectivity or a smaller fan-in",
-        "gradients": "sparse connectivity or a smaller fan-in",
-        "optimizer": "SGD instead of Adam (no moment copies)",
-        "history": "fewer timesteps or a smaller batch_size",
-        "spike_lists": "a lower max_activity (or max_spikes) of the populations it reads, or a smaller batch_size",
-        "reduction": "a lower max_activity (or max_spikes) of the populations it reads, or a smaller batch_size",
-        "state": "a smaller batch_size",
-        "vertices": "a larger bytes_per_tile",
-    }
     order = sorted(share, key=lambda c: -share[c])
     fixes = []
     for c in order[:3]:
-        if share[c] and advice[c] not in fixes:
-            fixes.append(advice[c])
+        if share[c] and PER_TILE_ADVICE[c] not in fixes:
+            fixes.append(PER_TILE_ADVICE[c])
     detail = ", ".join(f"{c} {share[c]}" for c in order[:3])
     return ", or ".join(fixes) + f" (one neuron's share per tile, bytes: {detail}); more IPUs would not help"
 

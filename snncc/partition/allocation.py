@@ -19,6 +19,7 @@ tiles, "partials" rows per target tile, "single" rows on the readout's first til
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property, wraps
 from typing import Literal
 
 Layout = Literal["neuron", "list", "partials", "single"]
@@ -87,6 +88,11 @@ class VertexDecl:
     def state_bytes(self) -> int:
         return sum(f.state_bytes for f in self.fields)
 
+    @cached_property
+    def remote_fields(self) -> tuple[Field, ...]:
+        """The fields that may connect to data on other tiles (not values, not the tile's own slice)."""
+        return tuple(f for f in self.fields if f.role != "value" and f.slice not in ("tile", "none"))
+
 
 def _t() -> Field:
     return Field("t", "Input", "unsigned", False, "global", "t", "elem0")
@@ -98,6 +104,46 @@ def _vec(name, io, elem, role, what, sl="tile", index=0, doc="") -> Field:
 
 def _val(name, what) -> Field:
     return Field(name, "state", "unsigned", False, "value", what, "none")
+
+
+#: what the builders below read of a population or projection description (the ids they
+#: never read, so descriptions that differ only in ids share one memoised declaration)
+_SHAPE_ATTRIBUTES = ("kind", "model", "spikes", "capacity", "sparse_backward", "ring_slots", "is_readout",
+                     "delay", "bias", "n_in", "input_gradient", "grad_slots")
+_MEMO_LIMIT = 1 << 14
+
+
+def _shape_key(arg):
+    """A hashable stand-in for an argument; TypeError for one the memo cannot describe."""
+    if isinstance(arg, (str, int, float, bool)) or arg is None:
+        return (type(arg).__name__, arg)
+    if isinstance(arg, (tuple, list)):
+        return ("sequence",) + tuple(_shape_key(a) for a in arg)
+    key = tuple(getattr(arg, name, _shape_key) for name in _SHAPE_ATTRIBUTES)
+    if all(v is _shape_key for v in key):
+        raise TypeError(f"no shape attributes on {type(arg).__name__}")
+    return ("description",) + key
+
+
+def _by_shape(builder):
+    """Memoise a builder on the shape of its arguments: a model of many alike populations
+    builds each declaration once, not once per population and use (planning, lowering)."""
+    memo: dict = {}
+
+    @wraps(builder)
+    def build(*args):
+        try:
+            key = tuple(_shape_key(a) for a in args)
+            hit = memo.get(key)
+        except TypeError:  # an argument the key cannot describe, or an unhashable attribute
+            return builder(*args)
+        if hit is None:
+            if len(memo) >= _MEMO_LIMIT:
+                memo.clear()
+            hit = memo[key] = builder(*args)
+        return hit
+
+    return build
 
 
 # --------------------------------------------------------------------------- tensors
@@ -116,6 +162,7 @@ def neuron_parameters(p) -> tuple[str, ...]:
     return tuple(out)
 
 
+@_by_shape
 def population_tensors(p, timesteps: int, batch: int) -> tuple[TensorDecl, ...]:
     out: list[TensorDecl] = []
     if p.spikes:  # spike-id lists [sample][timestep][entry] on the list tiles
@@ -141,6 +188,7 @@ def population_tensors(p, timesteps: int, batch: int) -> tuple[TensorDecl, ...]:
     return tuple(out)
 
 
+@_by_shape
 def projection_tensors(pr, batch: int, state_copies: tuple[str, ...]) -> tuple[TensorDecl, ...]:
     """Weights and their gradients and optimizer state on the target's tiles, [in][n]."""
     out: list[TensorDecl] = []
@@ -154,6 +202,7 @@ def projection_tensors(pr, batch: int, state_copies: tuple[str, ...]) -> tuple[T
     return tuple(out)
 
 
+@_by_shape
 def global_tensors(classes: int, batch: int, decoding: str) -> tuple[TensorDecl, ...]:
     """The timestep counter, optimizer scalars, labels and the loss, on the readout's first tile."""
     out = [TensorDecl("t", "unsigned", "single", 1, "state"),
@@ -180,6 +229,7 @@ def _params(p, names, sl="tile") -> list[Field]:
     return [_vec(w, "Input", "T", "self", w, sl, doc="[n]" if sl == "tile" else "[N]") for w in names if w in have]
 
 
+@_by_shape
 def forward_vertex(p, incoming) -> VertexDecl:
     fields = [_t(), _vec("mem", "InOut", "T", "self", "mem", doc="[(T + 1) B][n]")]
     if p.spikes:
@@ -199,6 +249,7 @@ def forward_vertex(p, incoming) -> VertexDecl:
     return VertexDecl("Forward", "neurons", tuple(fields))
 
 
+@_by_shape
 def compact_vertex(p) -> VertexDecl:
     return VertexDecl("Compact", "lists", (
         _t(), _vec("mem", "Input", "T", "self", "memNow", "whole", doc="timestep t, neuron block layout [B][n] per tile"),
@@ -212,6 +263,7 @@ def compact_vertex(p) -> VertexDecl:
         _val("slots", "slots")))
 
 
+@_by_shape
 def list_slot_vertex(lagged: bool) -> VertexDecl:
     """Copies one timestep of a list tile's list history into its ring slot (local): forward
     (input lists, streamed as a history) timestep t; backward timestep t - lag, lag = slots - 1,
@@ -226,6 +278,7 @@ def list_slot_vertex(lagged: bool) -> VertexDecl:
     return VertexDecl("ListSlot", "lists", tuple(fields))
 
 
+@_by_shape
 def backward_vertex(p, decoding: str) -> VertexDecl:
     fields = [_t(), _vec("mem", "Input", "T", "self", "mem", doc="[(T + 1) B][n]"),
               _vec("dS", "InOut", "T", "self", "dS", doc="[ring B][n]"),
@@ -247,6 +300,7 @@ def backward_vertex(p, decoding: str) -> VertexDecl:
     return VertexDecl("Backward", "neurons", tuple(fields))
 
 
+@_by_shape
 def weightgrad_vertex(pr) -> VertexDecl:
     fields = [_t(), _vec("ids", "Input", "unsigned", "source", "ringIds", "whole", doc="source: [B][slots][C]"),
               _vec("counts", "Input", "unsigned", "source", "ringCounts", "whole", doc="[B][slots][2]"),
@@ -261,6 +315,7 @@ def weightgrad_vertex(pr) -> VertexDecl:
     return VertexDecl("WeightGrad", "neurons", tuple(fields))
 
 
+@_by_shape
 def reduce_vertex(pr, source_sparse_backward: bool) -> VertexDecl:
     fields = [_t(), _vec("partials", "Input", "T", "self", "partials", "whole", doc="[target tiles][B][G]")]
     if source_sparse_backward:
@@ -276,6 +331,7 @@ def optimizer_family(kind: str, momentum: float) -> str:
     return "AdamUpdate" if kind == "adam" else ("SgdUpdate" if momentum > 0 else "SgdPlainUpdate")
 
 
+@_by_shape
 def optimizer_vertices(pr, family: str, state_copies: tuple[str, ...]) -> tuple[VertexDecl, ...]:
     """One update vertex per target tile for the weights, and one for the bias."""
     out = []
@@ -297,6 +353,7 @@ def generic_vertices() -> dict[str, VertexDecl]:
     return out
 
 
+@_by_shape
 def loss_vertex(decoding: str, loss_kind: str) -> VertexDecl:
     fields = [_vec("labels", "Input", "unsigned", "global", "labels", "whole", doc="[B]")]
     if decoding == "spike_count" or loss_kind == "mse_count":
@@ -312,6 +369,7 @@ def loss_vertex(decoding: str, loss_kind: str) -> VertexDecl:
     return VertexDecl("Loss", "single", tuple(fields))
 
 
+@_by_shape
 def tick_vertex(delta: str) -> VertexDecl:
     return VertexDecl("Tick", "single", (Field("t", "InOut", "unsigned", False, "global", "t", "elem0"),
                                          _val("delta", delta)), generic=True)

@@ -204,13 +204,13 @@ class _Tensors:
         if kind == "pop":
             pm = self.memories[name]
             if name not in self._pop_decls:
-                self._pop_decls[name] = {d.what: d for d in A.population_tensors(pm.view, pm.timesteps, pm.batch)}
+                self._pop_decls[name] = {d.what: d for d in pm.tensors}
             return self._pop_decls[name][what], name, pm
         if kind == "proj":
             inc, target = self.proj[name]
             pm = self.memories[target]
-            view = next(v for v in pm.incoming_views() if v.id == name)
-            decls = A.projection_tensors(view, pm.batch, pm.state_copies)
+            i = next(i for i, v in enumerate(pm.incoming_views()) if v.id == name)
+            decls = pm.projection_tensors[i]
             return next(d for d in decls if d.what == what), target, pm
         pm = self.memories[self.readout]
         decoding, _, classes = pm.readout
@@ -264,20 +264,19 @@ def _owner(role: str, index: int, element: tuple[str, str], tensors: _Tensors) -
 
 
 def _exchange(step: _Superstep, decls: Sequence[A.VertexDecl], element: tuple[str, str], tiles: np.ndarray,
-              tensors: _Tensors, links: set, tile_set) -> None:
+              tensors: _Tensors, links: set, tile_set, index: slice | None = None) -> None:
     """Add the bytes the vertices `decls` on `tiles` connect to on other tiles (and on other
-    IPUs). `tile_set` names `tiles` for the cache."""
+    IPUs). `tile_set` names `tiles` for the cache; `index`, if given, is `tiles` as a slice."""
+    where = tiles if index is None else index
     for decl in decls:
-        for f in decl.fields:
-            if f.role == "value" or f.slice in ("tile", "none"):
-                continue
+        for f in decl.remote_fields:
             owner = _owner(f.role, f.index, element, tensors)
             key = (owner, f.what, f.slice, tile_set)
             hit = tensors.remote.get(key)
             if hit is None:
                 hit = tensors.remote[key] = _remote(tensors, owner, f, tiles)
             remote, per_ipu = hit
-            step.received[tiles] += remote
+            step.received[where] += remote
             for ipu, nbytes in per_ipu.items():
                 if (owner, f.what, ipu) not in links:
                     links.add((owner, f.what, ipu))
@@ -345,6 +344,9 @@ def estimate(
     def tiles_of(p: Placement) -> np.ndarray:
         return np.arange(p.first_tile, p.first_tile + p.num_tiles)
 
+    def range_of(p: Placement) -> slice:
+        return slice(p.first_tile, p.first_tile + p.num_tiles)
+
     def superstep(cs) -> _Superstep:
         step = _Superstep(num_tiles)
         links: set = set()
@@ -368,50 +370,53 @@ def estimate(
                     keep = samples > 0
                     order = np.argsort(tiles[keep], kind="stable")
                     tiles, samples = tiles[keep][order], samples[keep][order]
+                    # a population's list tiles are distinct, so += adds once per tile
                     if fam == "Compact":
-                        np.add.at(step.compute, tiles, compact_cycles(pm, samples, workers))
-                        decl = A.compact_vertex(pm.view)
+                        step.compute[tiles] += compact_cycles(pm, samples, workers)
+                        decl = pm.compact_decl
                     else:
-                        np.add.at(step.compute, tiles, list_slot_cycles(pm, samples, workers))
+                        step.compute[tiles] += list_slot_cycles(pm, samples, workers)
                         decl = A.list_slot_vertex(cs.name == "lists.backward")
+                    index = None
                 else:
-                    tiles = tiles_of(p)
+                    tiles, index = tiles_of(p), range_of(p)
                     fn = forward_cycles if fam == "Forward" else backward_cycles
-                    step.compute[tiles] += fn(pm, p.slice_sizes(), workers)
-                    decl = (A.forward_vertex(pm.view, pm.incoming_views()) if fam == "Forward"
-                            else A.backward_vertex(pm.view, decoding if pm.readout else ""))
+                    step.compute[index] += fn(pm, p.slice_sizes(), workers)
+                    decl = pm.forward_decl if fam == "Forward" else pm.backward_decl
                 step.touch(tiles)
-                _exchange(step, [decl], ("pop", member), tiles, tensors, links, (fam in ("Compact", "ListSlot"), member))
+                _exchange(step, [decl], ("pop", member), tiles, tensors, links, (fam in ("Compact", "ListSlot"), member),
+                          index)
             else:  # projection compute sets
                 inc, target = projections[member]
                 pm, p = memories[target], place[target]
-                view = next(v for v in pm.incoming_views() if v.id == member)
+                i = next(i for i, v in enumerate(pm.incoming_views()) if v.id == member)
+                view = pm.incoming_views()[i]
                 if fam == "WeightGrad":
-                    tiles = tiles_of(p)
-                    step.compute[tiles] += weightgrad_cycles(pm, inc, p.slice_sizes(), workers)
-                    decls = [A.weightgrad_vertex(view)]
+                    tiles, index = tiles_of(p), range_of(p)
+                    step.compute[index] += weightgrad_cycles(pm, inc, p.slice_sizes(), workers)
+                    decls = [pm.weightgrad_decls[i]]
                     tile_set = (False, target)
                 elif fam == "Reduce":
                     src, sp = memories[inc.source], place[inc.source]
-                    tiles = tiles_of(sp)
-                    step.compute[tiles] += reduce_cycles(src, sp.slice_sizes(), p.num_tiles, workers)
+                    tiles, index = tiles_of(sp), range_of(sp)
+                    step.compute[index] += reduce_cycles(src, sp.slice_sizes(), p.num_tiles, workers)
                     decls = [A.reduce_vertex(view, src.sparse_backward)]
                     tile_set = (False, inc.source)
                 else:  # Optimizer: handled per population below
                     continue
                 step.touch(tiles)
-                _exchange(step, decls, ("proj", member), tiles, tensors, links, tile_set)
+                _exchange(step, decls, ("proj", member), tiles, tensors, links, tile_set, index)
         if fam == "Optimizer":
             for pid, pm in memories.items():
                 if pm.population.kind == "input" or not pm.incoming:
                     continue
                 p = place[pid]
-                tiles = tiles_of(p)
+                tiles, index = tiles_of(p), range_of(p)
                 step.touch(tiles)
-                step.compute[tiles] += optimizer_cycles(pm, p.slice_sizes(), optimizer_instructions)
-                for view in pm.incoming_views():
-                    _exchange(step, A.optimizer_vertices(view, pm.optimizer_family, pm.state_copies),
-                              ("proj", view.id), tiles, tensors, links, (False, pid))
+                step.compute[index] += optimizer_cycles(pm, p.slice_sizes(), optimizer_instructions)
+                for view, decls in zip(pm.incoming_views(), pm.optimizer_decls):
+                    _exchange(step, decls,
+                              ("proj", view.id), tiles, tensors, links, (False, pid), index)
         return step
 
     def close(step: _Superstep, repeat: int) -> float:

@@ -43,6 +43,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -154,72 +155,128 @@ class PopulationMemory:
         pop = self.population
         return pop.kind == "neuron" and pop.spikes and pop.gradient_threshold is not None
 
-    @property
+    @cached_property
     def view(self) -> _PopView:
         pop = self.population
         return _PopView(pop.id, pop.kind, pop.model, pop.spikes, pop.capacity, self.sparse_backward,
                         self.ring_slots, self.readout is not None)
 
     def incoming_views(self) -> tuple[_ProjView, ...]:
+        return self._incoming_views
+
+    @cached_property
+    def _incoming_views(self) -> tuple[_ProjView, ...]:
         return tuple(_ProjView(i.projection, i.source, self.population.id, i.delay, i.bias, i.source_size,
                                i.source_is_neuron, i.grad_slots) for i in self.incoming)
+
+    # The declarations of the population and its incoming projections, built once: the memory
+    # model and the cost model read them for every slice size and superstep.
+
+    @cached_property
+    def tensors(self) -> tuple[A.TensorDecl, ...]:
+        return A.population_tensors(self.view, self.timesteps, self.batch)
+
+    @cached_property
+    def forward_decl(self) -> A.VertexDecl:
+        return A.forward_vertex(self.view, self.incoming_views())
+
+    @cached_property
+    def backward_decl(self) -> A.VertexDecl:
+        return A.backward_vertex(self.view, self.readout[0] if self.readout else "")
+
+    @cached_property
+    def compact_decl(self) -> A.VertexDecl:
+        return A.compact_vertex(self.view)
+
+    @cached_property
+    def projection_tensors(self) -> tuple[tuple[A.TensorDecl, ...], ...]:
+        """Per incoming projection, in order."""
+        return tuple(A.projection_tensors(pr, self.batch, self.state_copies) for pr in self.incoming_views())
+
+    @cached_property
+    def weightgrad_decls(self) -> tuple[A.VertexDecl, ...]:
+        return tuple(A.weightgrad_vertex(pr) for pr in self.incoming_views())
+
+    @cached_property
+    def optimizer_decls(self) -> tuple[tuple[A.VertexDecl, ...], ...]:
+        return tuple(A.optimizer_vertices(pr, self.optimizer_family, self.state_copies)
+                     for pr in self.incoming_views())
 
     def _bytes(self, d: A.TensorDecl) -> int:
         return self.element if d.dtype == "float" else A.ELEMENT_BYTES
 
-    def slice_bytes(self, n: np.ndarray) -> np.ndarray:
-        """[len(n), NCAT] bytes of neuron slices of n neurons (vertex code excluded)."""
-        n = np.asarray(n, dtype=np.int64)
-        out = np.zeros((len(n), NCAT), dtype=np.int64)
-        if self.population.kind == "input":
-            return out
-        b, t = self.batch, self.timesteps
-        view = self.view
-        decls = [d for d in A.population_tensors(view, t, b) if d.layout == "neuron"]
-        vertex_state = A.forward_vertex(view, self.incoming_views()).state_bytes
-        vertex_state += A.backward_vertex(view, self.readout[0] if self.readout else "").state_bytes
+    @cached_property
+    def _slice_terms(self) -> tuple[np.ndarray, np.ndarray, tuple[tuple[int, Incoming, int], ...]]:
+        """slice_bytes(n) = constant + n x per_neuron + the sparse rows' stored(n) x multiplier, per
+        category: the declarations summed once per population, not once per call."""
+        constant = np.zeros(NCAT, dtype=np.int64)
+        per_neuron = np.zeros(NCAT, dtype=np.int64)
+        sparse: list[tuple[int, Incoming, int]] = []
+        decls = [d for d in self.tensors if d.layout == "neuron"]
+        vertex_state = self.forward_decl.state_bytes + self.backward_decl.state_bytes
         transfers = 0
-        for inc, pr in zip(self.incoming, self.incoming_views()):
-            for d in A.projection_tensors(pr, b, self.state_copies):
+        for inc, pr, tensors, weightgrad, optimizer in zip(self.incoming, self.incoming_views(),
+                                                          self.projection_tensors, self.weightgrad_decls,
+                                                          self.optimizer_decls):
+            for d in tensors:
                 if d.layout == "partials":
-                    out[:, CAT[d.category]] += d.rows * self._bytes(d)
+                    constant[CAT[d.category]] += d.rows * self._bytes(d)
                 elif inc.sparse and d.rows == pr.n_in:  # sparse rows: CSR values, indices and offsets
-                    out[:, CAT[d.category]] += inc.stored(n) * self._bytes(d)
                     if d.what == "w":
-                        out[:, CAT[d.category]] += inc.stored(n) * k.INDEX_BYTES + (pr.n_in + 1) * k.INDEX_BYTES
+                        sparse.append((CAT[d.category], inc, self._bytes(d) + k.INDEX_BYTES))
+                        constant[CAT[d.category]] += (pr.n_in + 1) * k.INDEX_BYTES
+                    else:
+                        sparse.append((CAT[d.category], inc, self._bytes(d)))
                 else:
                     decls.append(d)
-            vertex_state += A.weightgrad_vertex(pr).state_bytes
-            vertex_state += sum(v.state_bytes for v in A.optimizer_vertices(pr, self.optimizer_family,
-                                                                             self.state_copies))
+            vertex_state += weightgrad.state_bytes
+            vertex_state += sum(v.state_bytes for v in optimizer)
             transfers += 1 + (k.REDUCTION_FANIN if inc.source_is_neuron else 0)
         for d in decls:
-            out[:, CAT[d.category]] += d.rows * n * self._bytes(d)
+            per_neuron[CAT[d.category]] += d.rows * self._bytes(d)
         if self.reduces:
             reduce = A.reduce_vertex(_ProjView("", "", "", 0, False, 0, True, 0), self.sparse_backward)
             vertex_state += self.reduces * reduce.state_bytes
         transfers += self.outgoing
-        out[:, CAT["vertices"]] += vertex_state
-        out[:, CAT["code"]] += transfers * k.EXCHANGE_CODE_BYTES
+        constant[CAT["vertices"]] += vertex_state
+        constant[CAT["code"]] += transfers * k.EXCHANGE_CODE_BYTES
+        return constant, per_neuron, tuple(sparse)
+
+    def slice_bytes(self, n: np.ndarray) -> np.ndarray:
+        """[len(n), NCAT] bytes of neuron slices of n neurons (vertex code excluded)."""
+        n = np.asarray(n, dtype=np.int64)
+        if self.population.kind == "input":
+            return np.zeros((len(n), NCAT), dtype=np.int64)
+        constant, per_neuron, sparse = self._slice_terms
+        out = constant[None, :] + n[:, None] * per_neuron[None, :]
+        for category, inc, multiplier in sparse:
+            out[:, category] += inc.stored(n) * multiplier
         return out
+
+    @cached_property
+    def _list_terms(self) -> tuple[np.ndarray, np.ndarray]:
+        """list_tile_bytes(s) = s x per_sample + (s > 0) x per_list_tile, per category."""
+        per_sample = np.zeros(NCAT, dtype=np.int64)
+        per_tile = np.zeros(NCAT, dtype=np.int64)
+        for d in self.tensors:
+            if d.layout == "list":
+                per_sample[CAT[d.category]] += d.rows * self._bytes(d)
+        # ListSlot: the backward restore of every spiking population, the forward copy of an input's lists
+        per_tile[CAT["vertices"]] += A.list_slot_vertex(True).state_bytes
+        if self.population.kind == "neuron":
+            per_tile[CAT["vertices"]] += self.compact_decl.state_bytes
+            per_tile[CAT["code"]] += k.EXCHANGE_CODE_BYTES
+        else:
+            per_tile[CAT["vertices"]] += A.list_slot_vertex(False).state_bytes
+        return per_sample, per_tile
 
     def list_tile_bytes(self, samples: np.ndarray) -> np.ndarray:
         """[len(samples), NCAT] bytes a list tile holding `samples` samples needs."""
         s = np.asarray(samples, dtype=np.int64)
-        out = np.zeros((len(s), NCAT), dtype=np.int64)
         if not self.population.spikes:
-            return out
-        for d in A.population_tensors(self.view, self.timesteps, self.batch):
-            if d.layout == "list":
-                out[:, CAT[d.category]] += d.rows * s * self._bytes(d)
-        # ListSlot: the backward restore of every spiking population, the forward copy of an input's lists
-        out[:, CAT["vertices"]] += (s > 0) * A.list_slot_vertex(True).state_bytes
-        if self.population.kind == "neuron":
-            out[:, CAT["vertices"]] += (s > 0) * A.compact_vertex(self.view).state_bytes
-            out[:, CAT["code"]] += (s > 0) * k.EXCHANGE_CODE_BYTES
-        else:
-            out[:, CAT["vertices"]] += (s > 0) * A.list_slot_vertex(False).state_bytes
-        return out
+            return np.zeros((len(s), NCAT), dtype=np.int64)
+        per_sample, per_tile = self._list_terms
+        return s[:, None] * per_sample[None, :] + (s > 0).astype(np.int64)[:, None] * per_tile[None, :]
 
     def readout_tile_bytes(self) -> np.ndarray:
         """[NCAT] bytes on the readout's first tile: timestep counter, loss tensors, the loss and tick

@@ -196,7 +196,8 @@ class Plan:
         }
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=1) + "\n"
+        # plan.json is strict JSON: a NaN or infinity is a bug to surface, not a value to write
+        return json.dumps(self.to_dict(), indent=1, allow_nan=False) + "\n"
 
 
 def _cost_dict(cost: Cost) -> dict:

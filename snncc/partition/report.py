@@ -62,8 +62,9 @@ def text(plan: Plan) -> str:
         f"predicted: {_cost_line(c)} at {plan.clock_hz / 1e9:.2f} GHz",
     ]
     if plan.pipelined is not None:
-        lines.append(f"pipelined (zero-delay projections made delay-1): {_cost_line(plan.pipelined)}, "
-                     f"{plan.pipelined.samples_per_second / c.samples_per_second:.1f}x")
+        speedup = (f"{plan.pipelined.samples_per_second / c.samples_per_second:.1f}x" if c.samples_per_second > 0
+                   else "speed-up unknown")
+        lines.append(f"pipelined (zero-delay projections made delay-1): {_cost_line(plan.pipelined)}, {speedup}")
     return "\n".join(lines) + "\n"
 
 

@@ -8,6 +8,8 @@ problem points at the offending value in the text.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,21 @@ from .errors import Problem, SpecError, pointer
 from .arrays import load_arrays
 from .models import VALUE_TAGS, ModelSpec
 from .semantic import check_semantics
+
+@contextlib.contextmanager
+def collection_paused():
+    """Pause Python's cyclic garbage collector for a phase that builds a large, acyclic structure
+    (the spec, the IR, the plan). Each collection walks every live object, so with a model of
+    thousands of populations the collections took longer than the work; reference counting
+    still frees everything, and cycles wait for the next collection after the phase."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
 
 # pydantic puts the tag of a discriminated union into the error location; the
 # JSON document has no such level. These are the discriminator keys we use.
@@ -93,6 +110,11 @@ def _offset_position(text: str, offset: int) -> tuple[int, int]:
 
 def parse_spec(text: str, file: str = "<string>", base_dir: Path | None = None) -> ModelSpec:
     """Validate a model file's text. Raises SpecError with every located problem."""
+    with collection_paused():
+        return _parse_spec(text, file, base_dir)
+
+
+def _parse_spec(text: str, file: str, base_dir: Path | None) -> ModelSpec:
 
     def located(problems: list[Problem]) -> SpecError:
         return SpecError([Problem(p.line, p.column, p.pointer, p.message, file) for p in problems])

@@ -115,7 +115,10 @@ def zero_delay_cycles(spec: ModelSpec) -> list[list[str]]:
         if resolved[p.id] == 0:
             graph.add_edge(p.source, p.target, key=p.id)
     cycles = []
-    for component in sorted(nx.strongly_connected_components(graph), key=sorted):
+    # a component of one population is a cycle only through a self-loop
+    components = [c for c in nx.strongly_connected_components(graph)
+                  if len(c) > 1 or graph.has_edge(next(iter(c)), next(iter(c)))]
+    for component in sorted(components, key=sorted):
         sub = graph.subgraph(component)
         edges = sorted(key for _, _, key in sub.edges(keys=True))
         if len(component) > 1 or edges:

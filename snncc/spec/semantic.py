@@ -34,7 +34,8 @@ DIGITS_INPUTS, DIGITS_CLASSES = 64, 10
 def check_semantics(spec: ModelSpec, base_dir: Path | None = None) -> list[tuple[Path_, str]]:
     """Every cross-field problem of a schema-valid spec, in document order."""
     problems: list[tuple[Path_, str]] = []
-    for check in (_ids, _neurons, _sparsity, _projections, _cycles, _reachability, _readout, _data, _training):
+    for check in (_ids, _neurons, _sparsity, _projections, _cycles, _reachability, _readout, _data, _training,
+                  _target):
         problems.extend(check(spec, base_dir))
     return problems
 
@@ -148,10 +149,12 @@ def _projections(spec: ModelSpec, _: Path | None) -> Found:
 
 def _cycles(spec: ModelSpec, _: Path | None) -> Found:
     index = {p.id: i for i, p in enumerate(spec.projections)}
-    for cycle in resolve.zero_delay_cycles(spec):
+    cycles = resolve.zero_delay_cycles(spec)
+    back = resolve.recurrent_projections(spec) if cycles else frozenset()
+    for cycle in cycles:
         if len(cycle) == 1 and spec.projections[index[cycle[0]]].source == spec.projections[index[cycle[0]]].target:
             continue  # a zero-delay self-loop is reported by _projections
-        recurrent = sorted(pid for pid in cycle if pid in resolve.recurrent_projections(spec)) or cycle
+        recurrent = sorted(pid for pid in cycle if pid in back) or cycle
         i = index[recurrent[0]]
         yield ("projections", i, "delay"), (
             f"projections {', '.join(cycle)} form a cycle with zero delay everywhere, which no "
@@ -166,14 +169,17 @@ def _reachability(spec: ModelSpec, _: Path | None) -> Found:
         if isinstance(p, NeuronPopulation) and p.id not in has_input:
             yield ("populations", i, "id"), f"neuron population '{p.id}' receives no projection, so it never gets input"
     inputs = [p.id for p in spec.populations if isinstance(p, InputPopulation)]
+    targets: dict[str, list[str]] = {}
+    for proj in spec.projections:
+        if proj.target in index:
+            targets.setdefault(proj.source, []).append(proj.target)
     reached = set(inputs)
     frontier = list(inputs)
     while frontier:
-        node = frontier.pop()
-        for proj in spec.projections:
-            if proj.source == node and proj.target in index and proj.target not in reached:
-                reached.add(proj.target)
-                frontier.append(proj.target)
+        for target in targets.get(frontier.pop(), ()):
+            if target not in reached:
+                reached.add(target)
+                frontier.append(target)
     ro = spec.readout.population
     dangling = any(p.source not in index or p.target not in index for p in spec.projections)
     if inputs and not dangling and ro in index and isinstance(spec.populations[index[ro]], NeuronPopulation) and ro not in reached:
@@ -222,6 +228,21 @@ def _data(spec: ModelSpec, base_dir: Path | None) -> Found:
     if classes is not None and isinstance(readout, NeuronPopulation) and readout.size != classes:
         yield ("populations", readout_i, "size"), (
             f"readout population '{readout.id}' has {readout.size} neurons but the data has {classes} classes"
+        )
+
+
+#: Tile clocks the cost model means (GC200 1.33 GHz, Bow 1.85 GHz): its cycle figures are a
+#: GHz-class tile's, and a clock far outside makes step times overflow or vanish.
+CLOCK_HZ_RANGE = (1e6, 1e11)
+
+
+def _target(spec: ModelSpec, _: Path | None) -> Found:
+    low, high = CLOCK_HZ_RANGE
+    clock = spec.target.clock_hz
+    if not low <= clock <= high:
+        yield ("target", "clock_hz"), (
+            f"clock_hz = {clock:g} is not a tile clock: give one between {low:g} and {high:g} Hz "
+            "(GC200 1.33e9, Bow 1.85e9)"
         )
 
 
