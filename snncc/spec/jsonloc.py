@@ -34,6 +34,11 @@ _INTEGER = re.compile(r"-?[0-9]+")
 _NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
+def line_column(text: str, offset: int) -> tuple[int, int]:
+    """1-based line and column of a character offset (only "\\n" ends a line, as in json)."""
+    return text.count("\n", 0, offset) + 1, offset - text.rfind("\n", 0, offset)
+
+
 class ScanError(Exception):
     """A text the scan cannot go on with: nested too deeply, or not JSON."""
 

@@ -21,6 +21,7 @@ from .arrays import load_arrays
 from .models import VALUE_TAGS, ModelSpec
 from .semantic import check_semantics
 
+
 @contextlib.contextmanager
 def collection_paused():
     """Pause Python's cyclic garbage collector for a phase that builds a large, acyclic structure
@@ -103,11 +104,6 @@ def _schema_problems(error: pydantic.ValidationError, document: Any, smap: jsonl
     return problems
 
 
-def _offset_position(text: str, offset: int) -> tuple[int, int]:
-    line = text.count("\n", 0, offset) + 1
-    return line, offset - text.rfind("\n", 0, offset)
-
-
 def parse_spec(text: str, file: str = "<string>", base_dir: Path | None = None) -> ModelSpec:
     """Validate a model file's text. Raises SpecError with every located problem."""
     with collection_paused():
@@ -132,7 +128,7 @@ def _parse_spec(text: str, file: str, base_dir: Path | None) -> ModelSpec:
     try:
         smap = jsonloc.scan(text)
     except jsonloc.ScanError as exc:
-        line, col = _offset_position(text, exc.offset)
+        line, col = jsonloc.line_column(text, exc.offset)
         raise located([Problem(line, col, pointer(*exc.path), exc.message)]) from None
     problems = []
     for found in smap.findings:
