@@ -340,6 +340,7 @@ def estimate(
     readout_pm = memories[readout] if readout else None
     decoding, loss_kind = (readout_pm.readout[0], readout_pm.readout[1]) if readout_pm else ("", "")
     single = np.array([readout_tile])
+    list_slot_decls = {lagged: A.list_slot_vertex(lagged) for lagged in (False, True)}
 
     def tiles_of(p: Placement) -> np.ndarray:
         return np.arange(p.first_tile, p.first_tile + p.num_tiles)
@@ -376,7 +377,7 @@ def estimate(
                         decl = pm.compact_decl
                     else:
                         step.compute[tiles] += list_slot_cycles(pm, samples, workers)
-                        decl = A.list_slot_vertex(cs.name == "lists.backward")
+                        decl = list_slot_decls[cs.name == "lists.backward"]
                     index = None
                 else:
                     tiles, index = tiles_of(p), range_of(p)

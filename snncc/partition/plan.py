@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -42,11 +43,17 @@ class Placement:
     samples_per_list_tile: int
 
     def slice_sizes(self) -> np.ndarray:
-        """Neurons on each tile of the range, in range order."""
+        """Neurons on each tile of the range, in range order (read-only)."""
+        return self._slice_sizes
+
+    @cached_property
+    def _slice_sizes(self) -> np.ndarray:
         if self.kind == "input":
-            return np.zeros(self.num_tiles, dtype=np.int64)
-        sizes = np.full(self.num_tiles, self.neurons_per_tile, dtype=np.int64)
-        sizes[: self.remainder] += 1
+            sizes = np.zeros(self.num_tiles, dtype=np.int64)
+        else:
+            sizes = np.full(self.num_tiles, self.neurons_per_tile, dtype=np.int64)
+            sizes[: self.remainder] += 1
+        sizes.setflags(write=False)
         return sizes
 
     def neuron_range(self, j: int) -> tuple[int, int]:
@@ -68,7 +75,7 @@ class Placement:
         """Samples held by each list tile, in list order."""
         s = self.samples_per_list_tile
         starts = np.arange(self.list_tiles) * s
-        return np.clip(batch - starts, 0, s)
+        return np.minimum(np.maximum(batch - starts, 0), s)
 
     @property
     def tiles(self) -> range:

@@ -15,6 +15,15 @@ def pointer(*tokens: str | int) -> str:
     return "".join("/" + escape_token(t) for t in tokens)
 
 
+def one_line(text: str) -> str:
+    """text with every character that is not printable (line breaks, controls) escaped as in a
+    Python string literal, so that a key, a path or a file name from the user cannot break the
+    one line per problem."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 @dataclass(frozen=True, order=True)
 class Problem:
     """One problem, located by line and column (1-based) of the offending value and its JSON Pointer."""
@@ -27,8 +36,8 @@ class Problem:
 
     def __str__(self) -> str:
         if self.line == 0:  # about the file as a whole (missing, unreadable)
-            return f"{self.file}: {self.message}"
-        return f"{self.file}:{self.line}:{self.column}: {self.pointer or '/'}: {self.message}"
+            return one_line(f"{self.file}: {self.message}")
+        return one_line(f"{self.file}:{self.line}:{self.column}: {self.pointer or '/'}: {self.message}")
 
 
 class SpecError(Exception):

@@ -223,3 +223,15 @@ def test_a_long_string_is_one_value():
     start = time.perf_counter()
     assert parse_spec(text).description == doc["description"]
     assert time.perf_counter() - start < LARGE_SECONDS
+
+
+def test_a_key_or_path_with_a_line_break_stays_one_line(tmp_path):
+    text = '{"name": "x",\n "a\\nb": 1, "a\\nb": 2}'
+    assert problems(text) == ["m.json:2:13: /a\\nb: duplicate key 'a\\nb'"]
+    doc = json.loads((ROOT / "examples" / "digits.json").read_text())
+    doc["data"] = {"kind": "npz", "path": "x\n\u2028y.npz"}
+    with pytest.raises(SpecError) as err:
+        parse_spec(json.dumps(doc), "m.json", tmp_path)
+    lines = str(err.value).split("\n")
+    assert len(lines) == len(err.value.problems) == 1
+    assert lines[0].endswith(f"/data/path: no such file: {tmp_path}/x\\n\\u2028y.npz")
