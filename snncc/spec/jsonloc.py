@@ -32,6 +32,7 @@ _TOKEN = re.compile(
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _INTEGER = re.compile(r"-?[0-9]+")
 _NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def line_column(text: str, offset: int) -> tuple[int, int]:
@@ -117,6 +118,18 @@ class Located:
         return self.position(key_start if found and key_start is not None else start)
 
 
+def _string_finding(string: str) -> str | None:
+    """Why a string literal json.loads reads cannot be text (an escaped lone surrogate), or None."""
+    try:
+        value = scanstring(string, 1)[0]
+    except ValueError:
+        return None  # not a string at all; json.loads reports it
+    lone = _SURROGATE.search(value)
+    if lone:
+        return f"invalid JSON: \\u{ord(lone.group()):04x} is half of a surrogate pair, not a character"
+    return None
+
+
 def _number_finding(literal: str) -> str | None:
     """Why a bare literal json.loads reads is not a number a model file may hold, or None."""
     if literal in _NON_FINITE:
@@ -181,6 +194,10 @@ def scan(text: str, max_depth: int = MAX_DEPTH) -> Located:
                     key = scanstring(string, 1)[0] if "\\" in string else string[1:-1]
                 except ValueError:  # a bad escape: not JSON
                     raise ScanError(start, tuple(path), "invalid JSON") from None
+                if "\\u" in string:
+                    why = _string_finding(string)
+                    if why:
+                        findings.append(Finding(start, tuple(path) + (key,), why))
                 if key in top.keys:
                     findings.append(Finding(start, tuple(path) + (key,), f"duplicate key '{key}'"))
                     top.nested.pop(key, None)
@@ -206,6 +223,11 @@ def scan(text: str, max_depth: int = MAX_DEPTH) -> Located:
             top = container
             if separator:  # "{," or "[:" is not JSON
                 raise ScanError(m.start(4), tuple(path), "invalid JSON")
+            continue
+        if string is not None and "\\u" in string:
+            why = _string_finding(string)
+            if why:
+                findings.append(Finding(start, tuple(path) + ((token,) if top is not None else ()), why))
             continue
         # a cheap filter first: only long literals, exponents, NaN and Infinity can be findings
         if literal is not None and (len(literal) > 24 or literal[-1] in "yN" or "e" in literal or "E" in literal) \

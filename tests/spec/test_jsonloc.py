@@ -235,3 +235,18 @@ def test_a_key_or_path_with_a_line_break_stays_one_line(tmp_path):
     lines = str(err.value).split("\n")
     assert len(lines) == len(err.value.problems) == 1
     assert lines[0].endswith(f"/data/path: no such file: {tmp_path}/x\\n\\u2028y.npz")
+
+
+@pytest.mark.parametrize("escaped,found", [("\\ud800", "\\ud800"), ("x\\udfffy", "\\udfff"), ("\\ude00\\ud83d", "\\ude00"),
+                                           ("\\ud83d\\ude00", None), ("\\u00e9\\n", None)])
+def test_escaped_lone_surrogates(escaped, found):
+    text = '{"a": [1, "' + escaped + '"], "' + escaped + '": 2}'
+    findings = jsonloc.scan(text).findings
+    if found is None:
+        assert findings == []
+        return
+    key = json.loads(text)  # json.loads accepts them; pydantic's parser does not
+    (name,) = [k for k in key if k != "a"]
+    assert [(f.path, f.offset) for f in findings] == [(("a", 1), text.index('"' + escaped)),
+                                                       ((name,), text.rindex('"' + escaped))]
+    assert all(f"{found} is half of a surrogate pair" in f.message for f in findings)
