@@ -252,15 +252,18 @@ def _forward(stages, by_id) -> tuple[ComputeSetSpec, ...]:
 def _backward(stages, projs, by_id) -> tuple[ComputeSetSpec, ...]:
     spiking = tuple(pid for pid, p in by_id.items() if p.spikes)
     out = [ComputeSetSpec("lists.backward", "ListSlot", spiking)] if spiking else []
+    # projections by the stage of their target, in spec order: one pass, not stages x projections
+    stage_of = {pid: k for k, stage in enumerate(stages) for pid in stage}
+    into: dict[int, list] = {}
+    for pr in projs:
+        if pr.target in stage_of:
+            into.setdefault(stage_of[pr.target], []).append(pr)
     for k in reversed(range(len(stages))):
-        stage = stages[k]
-        out.append(ComputeSetSpec(f"backward.stage{k}", "Backward", stage))
-        into = tuple(pr.id for pr in projs if pr.target in stage)
-        if into:
-            out.append(ComputeSetSpec(f"weightgrad.stage{k}", "WeightGrad", into))
-        for pr in projs:
-            if pr.target in stage and pr.input_gradient:
-                out.append(ComputeSetSpec(f"reduce.{pr.id}", "Reduce", (pr.id,)))
+        out.append(ComputeSetSpec(f"backward.stage{k}", "Backward", stages[k]))
+        prs = into.get(k, ())
+        if prs:
+            out.append(ComputeSetSpec(f"weightgrad.stage{k}", "WeightGrad", tuple(pr.id for pr in prs)))
+        out += [ComputeSetSpec(f"reduce.{pr.id}", "Reduce", (pr.id,)) for pr in prs if pr.input_gradient]
     out.append(ComputeSetSpec("tick.backward", "Tick", ()))
     return tuple(out)
 
