@@ -11,7 +11,10 @@ settings.register_profile(
     "ci", derandomize=True, max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.register_profile("dev", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile("ci" if os.environ.get("CI") else "dev")
+# A long run with a fresh seed (README, Development): SNNCC_FUZZ_EXAMPLES per test.
+settings.register_profile("nightly", max_examples=int(os.environ.get("SNNCC_FUZZ_EXAMPLES", "3000")), deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))
 
 
 @pytest.fixture
