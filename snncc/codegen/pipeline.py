@@ -69,7 +69,8 @@ def build(build_dir: str | os.PathLike, runtime: str = "host", cache_root: str |
     DIR/build). poplar: against the Poplar SDK, refused when it is not installed.
     """
     d = Path(build_dir)
-    if not (d / "CMakeLists.txt").is_file() or not (d / "program.cpp").is_file():
+    # the build writes DIR/build: only into a directory snncc compile wrote (its manifest lists it)
+    if not d.is_dir() or build_dir_problem(d) is not None or not (d / "program.cpp").is_file():
         raise UserError(f"{d}: not a directory written by `snncc compile`")
     if runtime == "poplar":
         if not poplar_sdk_available():
