@@ -45,11 +45,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
 
 
+def _check_data_memory(spec, base_dir: Path) -> None:
+    """Refuse a data set that cannot fit in memory now, not after the host backend's compile."""
+    from ..data import data_memory_problem
+    from ..spec.models import InputPopulation
+
+    channels = next(p.size for p in spec.populations if isinstance(p, InputPopulation))
+    if (message := data_memory_problem(spec.data, spec.timesteps, channels, base_dir)) is not None:
+        raise UserError(message)
+
+
 def run(args: argparse.Namespace) -> int:
     if args.epochs is not None and args.epochs < 1:
         raise UserError(f"--epochs must be at least 1, not {args.epochs}")
     checked_threads(args)
     spec = load_spec(args.file)
+    _check_data_memory(spec, Path(args.file).resolve().parent)
 
     from ..data import DataError
     from ..ir import spec_to_ir

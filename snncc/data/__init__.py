@@ -7,8 +7,10 @@ functions of the seeds in the spec.
 """
 
 from .encode import latency_encode, rate_encode
-from .sources import DataError, Dataset, Split, batch_order, load_data, split_indices
+from .sources import (DataError, Dataset, Split, batch_order, data_memory_problem, load_data, spec_data_problems,
+                      split_indices)
 
 __all__ = [
-    "DataError", "Dataset", "Split", "batch_order", "latency_encode", "load_data", "rate_encode", "split_indices",
+    "DataError", "Dataset", "Split", "batch_order", "data_memory_problem", "latency_encode", "load_data",
+    "rate_encode", "spec_data_problems", "split_indices",
 ]

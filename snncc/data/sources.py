@@ -14,11 +14,16 @@ import numpy as np
 
 from ..spec import models as m
 from .encode import latency_encode, rate_encode
+from .npzfile import NpzArchive, NpzError, memory_problem, not_regular_file
 
 # Purposes of the seeded streams (the second element of the seed tuple).
 _ENCODE, _SPLIT, _GENERATE, _BATCHES = 1, 2, 3, 4
 #: Samples drawn per chunk when generating: bounds memory, and fixes the stream layout.
 _CHUNK = 256
+#: scikit-learn's digits data set has this many samples.
+DIGITS_SAMPLES = 1797
+#: Copies of the data set that load_data's split makes (train and test subsets together).
+SPLIT_COPIES = 1
 
 
 class DataError(ValueError):
@@ -103,32 +108,72 @@ def synthetic(data: m.SyntheticData, timesteps: int, channels: int) -> tuple[np.
     return np.concatenate(chunks), labels
 
 
-def npz(data: m.NpzData, timesteps: int, channels: int, base_dir: Path) -> tuple[np.ndarray, np.ndarray]:
-    """A user's file: `spikes` [N, T, channels] or `events` [E, 3] (sample, timestep, channel), and `labels` [N]."""
-    path = Path(base_dir) / data.path
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{path}: cannot read it as .npz ({exc})") from None
-    if "labels" not in arrays:
-        raise DataError(f"{path}: no 'labels' array (found: {', '.join(sorted(arrays)) or 'none'})")
-    labels = arrays["labels"]
-    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer) or (labels < 0).any():
-        raise DataError(f"{path}: 'labels' must be a 1-d array of integers >= 0, not {labels.dtype}{list(labels.shape)}")
-    n = labels.shape[0]
-    if "spikes" in arrays:
-        spikes = arrays["spikes"]
-        if spikes.shape != (n, timesteps, channels):
-            raise DataError(f"{path}: 'spikes' has shape {list(spikes.shape)}, expected [{n}, {timesteps}, {channels}] "
+def _npz_labels_header(archive: NpzArchive, path: Path):
+    if "labels" not in archive.members:
+        raise DataError(f"{path}: no 'labels' array (found: {', '.join(archive.names) or 'none'})")
+    head = archive.header("labels")
+    if len(head.shape) != 1 or head.dtype.kind not in "iu":
+        raise DataError(f"{path}: 'labels' must be a 1-d array of integers >= 0, not {head.dtype}{list(head.shape)}")
+    return head
+
+
+def _npz_plan(archive: NpzArchive, path: Path, timesteps: int, channels: int) -> tuple[str, int, int]:
+    """From the headers alone: (spike member, samples N, peak bytes of loading); raises DataError."""
+    n = _npz_labels_header(archive, path).shape[0]
+    dense = n * timesteps * channels  # the uint8 data set [N, T, inputs]
+    if "spikes" in archive.members:
+        head = archive.header("spikes")
+        if head.shape != (n, timesteps, channels):
+            raise DataError(f"{path}: 'spikes' has shape {list(head.shape)}, expected [{n}, {timesteps}, {channels}] "
                             "(samples, the model's timesteps, the input population's size)")
-        if not np.isin(spikes, (0, 1)).all():
-            raise DataError(f"{path}: 'spikes' must hold only 0 and 1 (or booleans)")
-        spikes = spikes.astype(np.uint8)
-    elif "events" in arrays:
-        events = arrays["events"]
-        if events.ndim != 2 or events.shape[1] != 3 or not np.issubdtype(events.dtype, np.integer):
+        if not head.numeric:
+            raise DataError(f"{path}: 'spikes' must hold only 0 and 1 (or booleans), not {head.dtype} values")
+        return "spikes", n, head.nbytes + SPLIT_COPIES * dense + dense  # as stored, the 0/1 check, the copies
+    if "events" in archive.members:
+        head = archive.header("events")
+        if len(head.shape) != 2 or head.shape[1] != 3 or head.dtype.kind not in "iu":
             raise DataError(f"{path}: 'events' must be an integer array [E, 3] of (sample, timestep, channel)")
+        return "events", n, head.nbytes + 2 * head.size + SPLIT_COPIES * dense
+    raise DataError(f"{path}: needs a 'spikes' [N, T, inputs] or an 'events' [E, 3] array")
+
+
+def _check_memory(needed: int, what: str) -> None:
+    if (message := memory_problem(needed, what)) is not None:
+        raise DataError(message)
+
+
+def _open_npz(path: Path) -> NpzArchive:
+    if (why := not_regular_file(path)) is not None:
+        raise DataError(f"data: {why}")
+    try:
+        return NpzArchive(path)
+    except NpzError as exc:
+        raise DataError(f"{path}: cannot read it as .npz: {exc}") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read it ({exc.strerror})") from None
+
+
+def npz(data: m.NpzData, timesteps: int, channels: int, base_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+    """A user's file: `spikes` [N, T, channels] or `events` [E, 3] (sample, timestep, channel), and `labels` [N].
+
+    Only those members are read, after their headers' shapes matched and the memory fits."""
+    path = Path(base_dir) / data.path
+    with _open_npz(path) as archive:
+        try:
+            member, n, needed = _npz_plan(archive, path, timesteps, channels)
+            _check_memory(needed, f"{path}: the data set ({n:,} samples x {timesteps} timesteps x {channels} inputs)")
+            labels = archive.read("labels")
+            found = archive.read(member)
+        except NpzError as exc:
+            raise DataError(f"{path}: {exc}") from None
+    if (labels < 0).any():
+        raise DataError(f"{path}: 'labels' must be a 1-d array of integers >= 0, not {labels.dtype}{list(labels.shape)}")
+    if member == "spikes":
+        if not np.isin(found, (0, 1)).all():
+            raise DataError(f"{path}: 'spikes' must hold only 0 and 1 (or booleans)")
+        spikes = found.astype(np.uint8)
+    else:
+        events = found
         for col, (name, limit) in enumerate((("sample", n), ("timestep", timesteps), ("channel", channels))):
             bad = (events[:, col] < 0) | (events[:, col] >= limit)
             if bad.any():
@@ -136,9 +181,48 @@ def npz(data: m.NpzData, timesteps: int, channels: int, base_dir: Path) -> tuple
                 raise DataError(f"{path}: events[{row}] has {name} {int(events[row, col])}, outside [0, {limit})")
         spikes = np.zeros((n, timesteps, channels), dtype=np.uint8)
         spikes[events[:, 0], events[:, 1], events[:, 2]] = 1
-    else:
-        raise DataError(f"{path}: needs a 'spikes' [N, T, inputs] or an 'events' [E, 3] array")
     return spikes, labels.astype(np.int64)
+
+
+def generated_need(data: m.DigitsData | m.SyntheticData, timesteps: int, channels: int) -> tuple[int, str]:
+    """(peak bytes, what) of encoding digits or generating synthetic data: the uint8 data set,
+    its chunks before concatenation and the split's copies, plus one chunk's float64 draws."""
+    n = DIGITS_SAMPLES if isinstance(data, m.DigitsData) else data.num_samples
+    chunk = min(n, _CHUNK) * timesteps * channels
+    needed = (1 + SPLIT_COPIES) * n * timesteps * channels + 9 * chunk
+    return needed, f"data: the {data.kind} data set ({n:,} samples x {timesteps} timesteps x {channels} inputs)"
+
+
+def data_memory_problem(data: m.Data, timesteps: int, channels: int, base_dir: Path | str | None) -> str | None:
+    """Why the data set cannot be loaded on this machine, found before loading it (an npz
+    file's member headers are read, nothing is inflated); None when it fits or when the
+    file's problems are reported elsewhere (load_data reports them in full)."""
+    if isinstance(data, m.NpzData):
+        if base_dir is None:
+            return None
+        path = Path(base_dir) / data.path
+        try:
+            with _open_npz(path) as archive:
+                _member, n, needed = _npz_plan(archive, path, timesteps, channels)
+        except (DataError, NpzError) as exc:
+            return str(exc) if isinstance(exc, DataError) else f"{path}: {exc}"
+        what = f"{path}: the data set ({n:,} samples x {timesteps} timesteps x {channels} inputs)"
+    else:
+        needed, what = generated_need(data, timesteps, channels)
+    return memory_problem(needed, what)
+
+
+def spec_data_problems(spec: m.ModelSpec, base_dir: Path | str | None) -> list[tuple[tuple[str | int, ...], str]]:
+    """data_memory_problem of a schema-valid spec as (JSON path, message) pairs, like
+    snncc.spec.semantic's checks (for validation; nothing when the spec has no input population)."""
+    inputs = [p for p in spec.populations if isinstance(p, m.InputPopulation)]
+    if not inputs:
+        return []
+    message = data_memory_problem(spec.data, spec.timesteps, inputs[0].size, base_dir)
+    if message is None:
+        return []
+    where = ("data", "path") if isinstance(spec.data, m.NpzData) else ("data",)
+    return [(where, message)]
 
 
 def load_data(data: m.Data, timesteps: int, channels: int, num_classes: int, base_dir: Path | str = ".") -> Split:
@@ -146,6 +230,8 @@ def load_data(data: m.Data, timesteps: int, channels: int, num_classes: int, bas
 
     channels is the input population's size; num_classes the readout population's size.
     """
+    if isinstance(data, (m.DigitsData, m.SyntheticData)):
+        _check_memory(*generated_need(data, timesteps, channels))
     if isinstance(data, m.DigitsData):
         spikes, labels = digits(data, timesteps)
     elif isinstance(data, m.SyntheticData):

@@ -3,13 +3,15 @@
 `load_arrays` reads the spec's "arrays" .npz (relative to the model file's directory) and
 checks every reference in it: the file exists and is an .npz, the name is in it, the
 shape fits the population or projection, and the values are in range (beta and alpha in
-[0, 1], thresholds > 0, everything finite). It returns the arrays (read-only float64)
-and every problem as a (JSON path, message) pair, like snncc.spec.semantic.
+[0, 1], thresholds > 0, everything finite). It returns the referenced arrays (read-only
+float64) and every problem as a (JSON path, message) pair, like snncc.spec.semantic.
+Only referenced members are read, each after the shape and dtype in its .npy header
+matched and the memory it needs fits (snncc.data.npzfile), so that an archive's other or
+forged members cost nothing.
 """
 
 from __future__ import annotations
 
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,12 +41,57 @@ def references(spec: ModelSpec) -> Iterator[tuple[Path_, ArrayRef, tuple[int, ..
             yield ("projections", i, "initial_bias"), proj.initial_bias, (sizes[proj.target],), "finite"
 
 
-def _read(path: Path) -> dict[str, np.ndarray]:
-    out = {}
-    with np.load(path, allow_pickle=False) as npz:
-        for name in npz.files:
-            out[name] = npz[name]
-    return out
+def _read_referenced(path: Path, label: str, refs) -> tuple[dict[str, np.ndarray], list[tuple[Path_, str]], str | None]:
+    """The referenced members of the arrays file, as read-only float64, and the problems of
+    each reference; or a problem of the whole file (third element). Only referenced members
+    are inflated, each after its header's shape and dtype matched and its memory fits."""
+    from ..data.npzfile import NpzArchive, NpzError, format_bytes, machine_memory, not_regular_file
+
+    if (why := not_regular_file(path)) is not None:
+        return {}, [], why
+    try:
+        archive = NpzArchive(path)
+    except NpzError as exc:
+        return {}, [], f"cannot read {path} as a NumPy .npz file: {exc}"
+    except OSError as exc:
+        return {}, [], f"cannot read {path}: {exc.strerror}"
+    arrays: dict[str, np.ndarray] = {}
+    problems: list[tuple[Path_, str]] = []
+    budget = machine_memory()
+    with archive:
+        for where, ref, shape, _rule in refs:
+            loc = where + ("array",)
+            name = ref.array
+            if name in arrays:
+                if arrays[name].shape != shape:
+                    problems.append((loc, f"array '{name}' has shape {list(arrays[name].shape)}, expected {list(shape)}"))
+                continue
+            if name not in archive.members:
+                known = ", ".join(archive.names) or "none"
+                problems.append((loc, f"no array '{name}' in {label} (it has: {known})"))
+                continue
+            try:
+                head = archive.header(name)
+                if not head.numeric:
+                    problems.append((loc, f"array '{name}' holds {head.dtype} values, not numbers"))
+                    continue
+                if head.shape != shape:
+                    problems.append((loc, f"array '{name}' has shape {list(head.shape)}, expected {list(shape)}"))
+                    continue
+                needed = head.nbytes + 8 * head.size  # as stored, then as float64
+                if needed > budget:
+                    problems.append((loc, f"array '{name}' {list(shape)} needs {format_bytes(needed)} of memory to "
+                                     f"read, this machine has {format_bytes(budget)}"))
+                    budget = 0  # the rest cannot be read either
+                    continue
+                budget -= 8 * head.size
+                value = np.array(archive.read(name), dtype=np.float64)
+            except NpzError as exc:
+                problems.append((loc, f"{label}: {exc}"))
+                continue
+            value.setflags(write=False)
+            arrays[name] = value
+    return arrays, problems, None
 
 
 def load_arrays(spec: ModelSpec, base_dir: Path | None) -> tuple[dict[str, np.ndarray] | None, list[tuple[Path_, str]]]:
@@ -63,32 +110,15 @@ def load_arrays(spec: ModelSpec, base_dir: Path | None) -> tuple[dict[str, np.nd
                              "\"FILE.npz\" at the top level"))
         return None, problems
     path = (base_dir if base_dir is not None else Path(".")) / spec.arrays
-    try:
-        raw = _read(path)
-    except FileNotFoundError:
-        return None, problems + [(("arrays",), f"no such file: {path}")]
-    except IsADirectoryError:
-        return None, problems + [(("arrays",), f"is a directory, not an .npz file: {path}")]
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        return None, problems + [(("arrays",), f"cannot read {path} as a NumPy .npz file ({exc})")]
-    arrays: dict[str, np.ndarray] = {}
-    for name, value in raw.items():
-        if value.dtype.kind in "fiub":
-            value = np.array(value, dtype=np.float64)
-            value.setflags(write=False)
-            arrays[name] = value
+    arrays, read_problems, whole = _read_referenced(path, spec.arrays, refs)
+    if whole is not None:
+        return None, problems + [(("arrays",), whole)]
+    problems += read_problems
+    reported = {p[0] for p in read_problems}
     for where, ref, shape, rule in refs:
         loc = where + ("array",)
-        if ref.array not in raw:
-            known = ", ".join(sorted(raw)) or "none"
-            problems.append((loc, f"no array '{ref.array}' in {spec.arrays} (it has: {known})"))
-            continue
-        if ref.array not in arrays:
-            problems.append((loc, f"array '{ref.array}' holds {raw[ref.array].dtype} values, not numbers"))
-            continue
-        value = arrays[ref.array]
-        if value.shape != shape:
-            problems.append((loc, f"array '{ref.array}' has shape {list(value.shape)}, expected {list(shape)}"))
+        value = arrays.get(ref.array)
+        if loc in reported or value is None or value.shape != shape:
             continue
         if not np.isfinite(value).all():
             problems.append((loc, f"array '{ref.array}' holds NaN or infinite values"))
