@@ -7,6 +7,7 @@ the spec's dt, or 1e-4 s without one. See docs/nir.md.
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 from ..errors import UserError
@@ -35,11 +36,20 @@ def _checkpoint_weights(path: Path, name: str) -> dict:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
         raise UserError(f"{path}: cannot read the checkpoint ({type(exc).__name__})") from None
-    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT or "weights" not in state:
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT or not isinstance(state.get("weights"), dict):
         raise UserError(f"{path}: not a checkpoint written by snncc train")
     if state.get("model") != name:
         raise UserError(f"{path}: the checkpoint belongs to model '{state.get('model')}', not '{name}'")
-    return {k: v.detach().numpy() for k, v in state["weights"].items()}
+    weights = {}
+    for key, value in state["weights"].items():
+        # weights_only admits any tensor-free structure too: strings, lists, integer tensors
+        if not isinstance(value, torch.Tensor) or not value.is_floating_point():
+            raise UserError(f"{path}: checkpoint entry '{key}' is not a floating-point tensor "
+                            "(not a checkpoint written by snncc train)")
+        if not bool(torch.isfinite(value).all()):
+            raise UserError(f"{path}: checkpoint weight '{key}' holds NaN or infinite values")
+        weights[key] = value.detach().to(torch.float32).numpy()
+    return weights
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,10 +61,15 @@ def run(args: argparse.Namespace) -> int:
 
     # before any work: a new file or an earlier NIR output, not the model or checkpoint it reads
     check_output_file(args.output, "-o", NIR, reads=[args.file, *([args.checkpoint] if args.checkpoint else [])])
-    if args.dt is not None and not args.dt > 0:
-        raise UserError(f"--dt must be > 0 seconds, not {args.dt:g}")
+    if args.dt is not None and not (math.isfinite(args.dt) and args.dt > 0):
+        raise UserError(f"--dt must be a finite number of seconds > 0, not {args.dt:g}")
     spec = load_spec(args.file)
     ir = spec_to_ir(spec)
+    from ..torch.memory import export_bytes, memory_problem
+
+    # before build_model allocates the weights
+    if (message := memory_problem(export_bytes(ir, bool(args.checkpoint)), f"exporting model '{ir.name}'")) is not None:
+        raise UserError(message)
     own = {k: v.detach().numpy() for k, v in build_model(ir).weights().items()}
     weights = own
     if args.checkpoint:

@@ -26,6 +26,7 @@ from ..ir import ModelGraph
 from ..runs import NonFiniteError, RunDir, TrainOptions, TrainSummary, check_finite, progress
 from ..runs.plots import plot_curves, plot_raster
 from .loss import correct, per_sample_loss
+from .memory import training_problem
 from .network import SNN, SpikeOverflowError, build_model
 from .optim import make_optimizer
 from .step import train_step
@@ -164,6 +165,8 @@ def train(ir: ModelGraph, options: TrainOptions, log: Callable[[str], None] = pr
     epochs = options.epochs or s.epochs
     input_pop = next(p for p in ir.populations if p.kind == "input")
     readout = ir.population(s.readout.population)
+    if (message := training_problem(ir, str(device))) is not None:  # before the data and the model are allocated
+        raise TrainingError(message)
     data = load_data(s.data, s.timesteps, input_pop.size, readout.size, options.base_dir)
 
     if s.precision != "float32" and rank == 0:
