@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -248,6 +249,33 @@ def _unsupported(name: str, node) -> NIRError:
     return NIRError(f"node '{name}' has the unsupported type {kind} ({hint})")
 
 
+def spec_limit(model, field: str) -> int:
+    """The upper bound (le) of an integer field of the spec's schema, e.g. a population's size."""
+    for rule in model.model_fields[field].metadata:
+        if getattr(rule, "le", None) is not None:
+            return int(rule.le)
+    raise LookupError(f"{model.__name__}.{field} has no upper bound")
+
+
+def _check_population_size(name: str, kind: str, size: int) -> None:
+    from .spec.models import NeuronPopulation
+
+    limit = spec_limit(NeuronPopulation, "size")
+    if size > limit:
+        raise NIRError(f"node '{name}' ({kind}) has {size:,} neurons; a population has at most {limit:,} (2^24)")
+
+
+def _check_weight_memory(source: str, target: str, n_in: int, n_out: int) -> None:
+    """Before a [n_out, n_in] matrix is made: float64 while folding, float32 in the arrays file,
+    float64 again when the import is validated."""
+    from .data.npzfile import memory_problem
+
+    message = memory_problem(n_in * n_out * (8 + 4 + 8), f"the weights from '{source}' to '{target}' "
+                             f"({n_in:,} x {n_out:,})")
+    if message is not None:
+        raise NIRError(message)
+
+
 def import_graph(graph, opt: ImportOptions) -> Imported:
     """The spec document and arrays of a NIR graph (see the module docstring)."""
     nodes, edges, passthrough = _flatten(graph)
@@ -285,7 +313,8 @@ def import_graph(graph, opt: ImportOptions) -> Imported:
     shapes = [np.asarray(v).reshape(-1) for v in input_type.values()] if isinstance(input_type, dict) else []
     if not shapes or shapes[0].size == 0:
         raise NIRError(f"node '{input_name}' (Input): no input shape")
-    input_size = int(np.prod(shapes[0]))
+    input_size = int(np.prod(shapes[0].astype(object)))  # object: no int64 overflow on forged shapes
+    _check_population_size(input_name, "Input", input_size)
 
     neurons = {n: _neuron(n, nodes[n], opt) for n in sorted(nodes) if kinds[n] in NEURON_TYPES}
 
@@ -377,11 +406,14 @@ def import_graph(graph, opt: ImportOptions) -> Imported:
     for n in order:
         nr = neurons[n]
         size = nr.size
+        _check_population_size(n, nr.kind, size)
         for attr in ("beta", "alpha", "threshold", "factor"):
             v = getattr(nr, attr)
             if v is not None:
                 if v.size not in (1, size):
                     raise NIRError(f"node '{n}' ({nr.kind}): parameters of different sizes ({v.size} and {size})")
+                if not np.isfinite(v).all() and attr != "factor":  # factor: caught in the weights it scales
+                    raise NIRError(f"node '{n}' ({nr.kind}): its {attr} holds NaN or infinite values")
                 setattr(nr, attr, np.broadcast_to(v, (size,)).astype(np.float64))
         if nr.threshold is not None and (nr.threshold <= 0).any():
             raise NIRError(f"node '{n}' ({nr.kind}): v_threshold must be > 0")
@@ -404,17 +436,25 @@ def import_graph(graph, opt: ImportOptions) -> Imported:
         if m is None:
             if n_in != n_out:
                 raise NIRError(f"'{source}' ({n_in} neurons) feeds '{target}' ({n_out} neurons) without a weight")
+            _check_weight_memory(source, target, n_in, n_out)
             m = np.eye(n_out)
         if m.shape != (n_out, n_in):
             raise NIRError(f"the weights from '{source}' to '{target}' have shape {list(m.shape)}, "
                            f"expected [{n_out}, {n_in}]")
+        _check_weight_memory(source, target, n_in, n_out)
         factor = neurons[target].factor
-        weight = (m * factor[:, None]).T  # [source, target]
+        weight = (m * factor[:, None]).T.astype(np.float32)  # [source, target]
+        nodes_named = f" (NIR nodes {' -> '.join(via)})" if via else ""
+        if not np.isfinite(weight).all():
+            raise NIRError(f"the weights from '{source}' to '{target}'{nodes_named} hold NaN or infinite values "
+                           "(or values beyond float32, or a neuron's r or w_in is NaN)")
         name = via[-1] if via else f"{source}_{target}"
         proj_id = _identifier(name, used, "w_")
-        arrays[f"{proj_id}.weight"] = weight.astype(np.float32)
+        arrays[f"{proj_id}.weight"] = weight
         proj: dict = {"id": proj_id, "source": pid[source], "target": pid[target],
                       "initial_weights": {"array": f"{proj_id}.weight"}}
+        if bias is not None and not np.isfinite((bias * factor).astype(np.float32)).all():
+            raise NIRError(f"the bias into '{target}'{nodes_named} holds NaN or infinite values")
         if bias is not None and np.any(bias != 0):
             arrays[f"{proj_id}.bias"] = (bias * factor).astype(np.float32)
             proj["initial_bias"] = {"array": f"{proj_id}.bias"}
@@ -472,6 +512,28 @@ def assumptions(opt: ImportOptions) -> list[str]:
     ]
 
 
+def validate_import(imported: Imported, out: str | Path, source: str | Path) -> None:
+    """Check the imported model as snncc validate would check the files write_import writes,
+    before anything is written: the arrays file goes to a temporary directory only. A NIR
+    file whose model fails the checks gives a NIRError naming the first problem."""
+    import tempfile
+
+    from .fsutil import import_output_paths
+    from .spec import SpecError, parse_spec
+
+    model_path, arrays_path = import_output_paths(out)
+    document = {**imported.document, "arrays": arrays_path.name}
+    with tempfile.TemporaryDirectory(prefix="snncc-import-") as tmp:
+        np.savez(Path(tmp) / arrays_path.name, **imported.arrays)
+        try:
+            parse_spec(json.dumps(document, indent=2), str(model_path), Path(tmp))
+        except SpecError as exc:
+            first = exc.problems[0]
+            more = f" (and {len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
+            raise NIRError(f"{source}: the imported model would not be valid, nothing written: "
+                           f"{first.pointer or '/'}: {first.message}{more}") from None
+
+
 def write_import(imported: Imported, out: str | Path) -> tuple[Path, Path]:
     """Write the model file and its arrays file beside it (each atomically); returns both paths."""
     from .fsutil import import_output_paths, write_bytes_atomic, write_errors, write_text_atomic
@@ -508,6 +570,11 @@ def export_graph(ir, weights: dict[str, np.ndarray], dt: float | None = None):
     import nir
 
     dt = dt or ir.settings.dt or SNNTORCH_DT
+    # the time constants are written as float32: a dt outside its normal range makes them 0 or inf, r NaN
+    f32 = np.finfo(np.float32)
+    if not (math.isfinite(dt) and float(f32.tiny) <= dt <= float(f32.max)):
+        raise NIRError(f"dt = {dt:g} s cannot be written as NIR's float32 time constants "
+                       f"(it must lie in [{float(f32.tiny):g}, {float(f32.max):g}] s)")
     notes: list[str] = []
     nodes: dict = {}
     edges: list[tuple[str, str]] = []
@@ -566,6 +633,11 @@ def export_graph(ir, weights: dict[str, np.ndarray], dt: float | None = None):
     out_id = next(name for name in ("output", *(f"output_{i}" for i in range(len(nodes) + 1))) if name not in nodes)
     nodes[out_id] = nir.Output(output_type={"output": np.array([ir.population(ir.settings.readout.population).size])})
     edges.append((ir.settings.readout.population, out_id))
+    for name, node in nodes.items():
+        for attr, value in vars(node).items():
+            if isinstance(value, np.ndarray) and value.dtype.kind == "f" and np.isnan(value).any():
+                raise NIRError(f"node '{name}': {attr} would hold NaN (weights or parameters of the model are NaN, "
+                               f"or dt = {dt:g} s is out of range for them)")
     graph = nir.NIRGraph(nodes=nodes, edges=edges)
     try:
         graph.infer_types()

@@ -8,11 +8,12 @@ command prints what it assumed. See docs/nir.md.
 from __future__ import annotations
 
 import argparse
+import math
 import re
 
 from ..errors import UserError
 from ..spec import load_spec
-from ..spec.models import ID_PATTERN
+from ..spec.models import ID_PATTERN, ModelSpec
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,22 +38,25 @@ def run(args: argparse.Namespace) -> int:
     from ..fsutil import check_import_outputs
 
     check_import_outputs(args.output, "-o", reads=[args.file])  # before any work
-    if args.dt is not None and not args.dt > 0:
-        raise UserError(f"--dt must be > 0 seconds, not {args.dt:g}")
-    if args.timesteps < 1:
-        raise UserError(f"--timesteps must be >= 1, not {args.timesteps}")
+    if args.dt is not None and not (math.isfinite(args.dt) and args.dt > 0):
+        raise UserError(f"--dt must be a finite number of seconds > 0, not {args.dt:g}")
+    max_timesteps = snn_nir.spec_limit(ModelSpec, "timesteps")
+    if not 1 <= args.timesteps <= max_timesteps:
+        raise UserError(f"--timesteps must be in [1, {max_timesteps}], not {args.timesteps}")
     stem = re.sub(r"\.json$", "", args.output.replace("\\", "/").rsplit("/", 1)[-1])
     name = args.name or re.sub(r"[^A-Za-z0-9_]", "_", stem)
-    if not re.match(ID_PATTERN, name):
+    # fullmatch: re.match's $ also matches before a final newline
+    if not re.fullmatch(ID_PATTERN, name):
         name = f"m_{name}"[:64]
-        if not re.match(ID_PATTERN, name):
+        if not re.fullmatch(ID_PATTERN, name):
             raise UserError(f"--name {args.name!r} is not an identifier (a letter or underscore, then letters, digits, _)")
     options = snn_nir.ImportOptions(dt=args.dt, discretisation=args.discretisation, reset=args.reset,
                                     name=name, timesteps=args.timesteps, convention=args.convention)
     graph = snn_nir.read_graph(args.file)
     imported = snn_nir.import_graph(graph, options)
+    snn_nir.validate_import(imported, args.output, args.file)  # before anything is written
     model_path, arrays_path = snn_nir.write_import(imported, args.output)
-    load_spec(model_path)  # what we wrote must be a valid spec; a SpecError here is a bug, shown located
+    load_spec(model_path)  # what was written must be valid too; a SpecError here is a bug, shown located
     print(f"wrote {model_path} and {arrays_path}")
     print("assumed (a NIR file does not say):")
     for line in snn_nir.assumptions(options):
