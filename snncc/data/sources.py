@@ -119,8 +119,10 @@ def _npz_labels_header(archive: NpzArchive, path: Path):
 
 def _npz_plan(archive: NpzArchive, path: Path, timesteps: int, channels: int) -> tuple[str, int, int]:
     """From the headers alone: (spike member, samples N, peak bytes of loading); raises DataError."""
-    n = _npz_labels_header(archive, path).shape[0]
+    labels = _npz_labels_header(archive, path)
+    n = labels.shape[0]
     dense = n * timesteps * channels  # the uint8 data set [N, T, inputs]
+    labels_bytes = labels.nbytes + 8 * n  # as stored, then as int64
     if "spikes" in archive.members:
         head = archive.header("spikes")
         if head.shape != (n, timesteps, channels):
@@ -128,12 +130,13 @@ def _npz_plan(archive: NpzArchive, path: Path, timesteps: int, channels: int) ->
                             "(samples, the model's timesteps, the input population's size)")
         if not head.numeric:
             raise DataError(f"{path}: 'spikes' must hold only 0 and 1 (or booleans), not {head.dtype} values")
-        return "spikes", n, head.nbytes + SPLIT_COPIES * dense + dense  # as stored, the 0/1 check, the copies
+        # as stored, the 0/1 check's booleans, the uint8 copy and the split's
+        return "spikes", n, labels_bytes + head.nbytes + dense + (1 + SPLIT_COPIES) * dense
     if "events" in archive.members:
         head = archive.header("events")
         if len(head.shape) != 2 or head.shape[1] != 3 or head.dtype.kind not in "iu":
             raise DataError(f"{path}: 'events' must be an integer array [E, 3] of (sample, timestep, channel)")
-        return "events", n, head.nbytes + 2 * head.size + SPLIT_COPIES * dense
+        return "events", n, labels_bytes + head.nbytes + 2 * head.size + (1 + SPLIT_COPIES) * dense
     raise DataError(f"{path}: needs a 'spikes' [N, T, inputs] or an 'events' [E, 3] array")
 
 

@@ -83,8 +83,9 @@ def test_a_forged_terabyte_data_set_is_refused_before_reading(tmp_path):
     with zipfile.ZipFile(tmp_path / "d.npz", "w") as z:
         z.writestr("labels.npy", forged_npy((n,), "<i8"))
         z.writestr("spikes.npy", forged_npy((n, 5, 3), "|u1"))
+    # labels as stored and as int64; spikes as stored, their 0/1 check, the uint8 copy, the split's copy
     expected = (f"{tmp_path / 'd.npz'}: the data set (100,000,000,000 samples x 5 timesteps x 3 inputs) needs "
-                f"{(15 + 15 + 15) * n / (1 << 40):,.1f} TiB of memory, this machine has 8.0 GiB")
+                f"{(8 + 8 + 15 + 15 + 15 + 15) * n / (1 << 40):,.1f} TiB of memory, this machine has 8.0 GiB")
     assert data_error(tmp_path, "d.npz") == expected
     assert data_memory_problem(npz_data("d.npz"), 5, 3, tmp_path) == expected
 
