@@ -356,6 +356,8 @@ def import_graph(graph, opt: ImportOptions) -> Imported:
                         b2 = nb if b2 is None else b2 + nb
                 elif kind == "Scale":
                     s = np.asarray(obj.scale, dtype=np.float64).reshape(-1)
+                    if m2 is None:
+                        _check_weight_memory(source, nxt, s.size, s.size)  # np.diag: [n, n]
                     m2 = np.diag(s) if m2 is None else s[:, None] * m2
                     b2 = None if b2 is None else s * b2
                 else:  # Delay
