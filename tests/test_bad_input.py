@@ -170,6 +170,11 @@ def _case_threads_huge(tmp):
     return ["train", "model.json", "--threads", "1000000000", "--run-dir", "run", "--quiet"]
 
 
+def _case_train_epochs_beyond_memory(tmp):
+    model(tmp)
+    return ["train", "model.json", "--epochs", "100000000", "--run-dir", "run", "--quiet"]
+
+
 def _case_plan_threads_huge(tmp):
     model(tmp)
     return ["plan", "model.json", "--layout", "cpu", "--threads", "1000000000"]
@@ -280,6 +285,7 @@ CASES = {
     "export_checkpoint_not_tensors": _case_export_checkpoint_not_tensors,
     "export_dt_inf": _case_export_dt_inf,
     "train_threads_huge": _case_threads_huge,
+    "train_epochs_beyond_memory": _case_train_epochs_beyond_memory,
     "plan_threads_huge": _case_plan_threads_huge,
     "compile_into_dot": _compile_into("dot"),
     "compile_into_file": _compile_into("file"),
@@ -303,4 +309,4 @@ def test_bad_input_gives_one_line_and_exit_1(tmp_path, case):
     after = tree(tmp_path)
     assert {k: v for k, v in after.items() if k in before} == before, "changed a file it did not write"
     new = set(after) - set(before)
-    assert all(name == "run" for name in new), f"left {sorted(new)}"
+    assert all(name == "run" or name.startswith("run/") for name in new), f"left {sorted(new)}"

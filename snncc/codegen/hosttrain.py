@@ -23,7 +23,7 @@ from ..data import Dataset, batch_order, load_data
 from ..errors import UserError
 from ..fsutil import write_errors
 from ..ir import ModelGraph
-from ..partition.target import host_ir, host_threads
+from ..partition.target import host_ir, host_threads, machine_memory
 from ..runs import NonFiniteError, RunDir, TrainSummary, check_finite, progress
 from ..runs.plots import plot_curves, plot_raster
 from ..runs.rundir import PROGRAM, check_run_dir
@@ -53,6 +53,12 @@ def data_tensors(ir: ModelGraph, epochs: int, base_dir: Path) -> tuple[dict[str,
     inp = next(p for p in ir.populations if p.kind == "input")
     split = load_data(s.data, s.timesteps, inp.size, ir.population(s.readout.population).size, base_dir)
     n = len(split.train)
+    # int64 positions while they are built, then the uint32 copy the file holds
+    needed = epochs * n * (8 + 4)
+    if needed > machine_memory() // 2:
+        raise HostTrainingError(f"the batch order of {epochs:,} epochs x {n:,} training samples needs "
+                                f"{needed / 2**30:,.1f} GiB, more than half of this machine's "
+                                f"{machine_memory() / 2**30:,.1f} GiB: train fewer epochs (--epochs)")
     order = np.stack([np.concatenate(batch_order(n, s.batch_size, s.seed, e)) for e in range(1, epochs + 1)])
     return {
         "train.inputs": np.ascontiguousarray(split.train.spikes, dtype=np.uint8),
