@@ -92,31 +92,28 @@ def _case_tiny_clock_json(tmp):
     return ["plan", "model.json", "--json"]
 
 
-def _case_arrays_npy(tmp):
-    (tmp / "w.npy").write_bytes(npy_bytes(np.zeros(256)))
-    m = model(tmp, arrays="w.npy")
+def _validate_beta_from(tmp, arrays: str) -> list[str]:
+    """`validate` of digits with the hidden population's beta from array 'beta' of `arrays`."""
+    m = model(tmp, arrays=arrays)
     doc = json.loads(m.read_text())
     doc["populations"][1]["neuron"]["beta"] = {"array": "beta"}
     m.write_text(json.dumps(doc))
     return ["validate", "model.json"]
+
+
+def _case_arrays_npy(tmp):
+    (tmp / "w.npy").write_bytes(npy_bytes(np.zeros(256)))
+    return _validate_beta_from(tmp, "w.npy")
 
 
 def _case_arrays_declared_huge(tmp):
     forged_npz(tmp / "a.npz", "beta", (10**12,))
-    m = model(tmp, arrays="a.npz")
-    doc = json.loads(m.read_text())
-    doc["populations"][1]["neuron"]["beta"] = {"array": "beta"}
-    m.write_text(json.dumps(doc))
-    return ["validate", "model.json"]
+    return _validate_beta_from(tmp, "a.npz")
 
 
 def _case_arrays_fifo(tmp):
     os.mkfifo(tmp / "a.npz")
-    m = model(tmp, arrays="a.npz")
-    doc = json.loads(m.read_text())
-    doc["populations"][1]["neuron"]["beta"] = {"array": "beta"}
-    m.write_text(json.dumps(doc))
-    return ["validate", "model.json"]
+    return _validate_beta_from(tmp, "a.npz")
 
 
 def _data_npz(tmp, damage):

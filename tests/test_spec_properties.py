@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 
+from documents import paths
 from snncc.ir import spec_to_ir
 from snncc.spec import SpecError, parse_spec, schema_text
 
@@ -56,16 +57,6 @@ def test_schema_documents_load_or_fail_located(document):
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-5, 3000), st.floats(-2, 2, allow_nan=False),
                     st.sampled_from(["", "lif", "hidden", "x y", "input", "digits"]))
-
-
-def paths(node, prefix=()):
-    yield prefix
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield from paths(value, prefix + (key,))
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            yield from paths(value, prefix + (i,))
 
 
 ALL_PATHS = [p for p in paths(EXAMPLE) if p]

@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 
+from documents import paths
 from snncc.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -119,16 +120,6 @@ scalars = st.one_of(st.none(), st.booleans(), st.sampled_from(BIG), st.integers(
                     st.floats(-2, 2, allow_nan=False), st.sampled_from(STRINGS))
 values = st.one_of(scalars, st.just({}), st.just([]), st.lists(scalars, max_size=3),
                    st.dictionaries(st.sampled_from(["kind", "id", "size", "model", "x"]), scalars, max_size=3))
-
-
-def paths(node, prefix=()):
-    yield prefix
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield from paths(value, prefix + (key,))
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            yield from paths(value, prefix + (i,))
 
 
 @st.composite
