@@ -59,6 +59,8 @@ def not_regular_file(path: Path) -> str | None:
         return f"no such file: {path}"
     except OSError as exc:
         return f"cannot read {path}: {exc.strerror}"
+    except ValueError:  # a NUL character, which no file name can hold
+        return f"not a file name (it holds a NUL character): {path}"
     if stat.S_ISDIR(mode):
         return f"is a directory, not an .npz file: {path}"
     if not stat.S_ISREG(mode):

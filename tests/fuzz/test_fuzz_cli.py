@@ -107,6 +107,8 @@ def scratch(tmp_path_factory) -> Path:
 
 @settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(document=from_schema(SCHEMA))
+@example(document={**EXAMPLES["digits"], "arrays": "a\x00b.npz"})
+@example(document={**EXAMPLES["digits"], "data": {"kind": "npz", "path": "a\x00b.npz"}})
 def test_schema_documents(tmp_path_factory, document):
     check_commands(scratch(tmp_path_factory), json.dumps(document, indent=2))
 
