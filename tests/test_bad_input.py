@@ -22,9 +22,9 @@ DIGITS = json.loads((ROOT / "examples" / "digits.json").read_text())
 SECONDS = 10.0
 
 
-def snncc(*argv, cwd: Path, timeout: float = 60) -> tuple[int, str, str, float, int]:
+def snncc(*argv, cwd: Path, timeout: float = 60, **env_vars: str) -> tuple[int, str, str, float, int]:
     """(exit code, stdout, stderr, seconds, peak memory of the child in MiB)."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = dict(os.environ, PYTHONPATH=str(ROOT), **env_vars)
     start = time.perf_counter()
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     proc = subprocess.run([sys.executable, "-m", "snncc", *map(str, argv)], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
@@ -296,11 +296,15 @@ CASES = {
 def test_bad_input_gives_one_line_and_exit_1(tmp_path, case):
     argv = CASES[case](tmp_path)
     before = tree(tmp_path)
-    code, out, err, seconds, peak_mib = snncc(*argv, cwd=tmp_path)
+    # an empty build cache of its own: a refusal comes before any build starts, and the
+    # time bound does not depend on what an earlier test left in a shared cache
+    cache = tmp_path.with_name(tmp_path.name + "-cache")
+    code, out, err, seconds, peak_mib = snncc(*argv, cwd=tmp_path, SNNCC_CACHE_DIR=str(cache))
     assert "Traceback" not in err, err
     assert code == 1, (code, err)
     lines = err.strip().splitlines()
     assert lines and all(line.startswith(("snncc ", "model.json:")) for line in lines), err
+    assert not cache.exists(), "started a build before refusing"
     assert seconds < SECONDS, f"{seconds:.1f} s"
     assert peak_mib < 2048, f"{peak_mib} MiB"
     after = tree(tmp_path)

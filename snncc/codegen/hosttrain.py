@@ -46,9 +46,9 @@ class HostTrainingError(RuntimeError):
     """A run that cannot go on: a one-line message."""
 
 
-def data_tensors(ir: ModelGraph, epochs: int, base_dir: Path) -> tuple[dict[str, np.ndarray], Any]:
-    """The DATA file's tensors: both splits (sample-major 0/1 bytes, uint32 labels) and
-    "order" [epochs, N_train], each epoch's positions in the training split (batch_order)."""
+def load_split(ir: ModelGraph, epochs: int, base_dir: Path):
+    """The model's data split, refused (HostTrainingError) when the batch order of `epochs`
+    epochs over it would not fit this machine's memory: everything a run checks of its data."""
     s = ir.settings
     inp = next(p for p in ir.populations if p.kind == "input")
     split = load_data(s.data, s.timesteps, inp.size, ir.population(s.readout.population).size, base_dir)
@@ -59,6 +59,14 @@ def data_tensors(ir: ModelGraph, epochs: int, base_dir: Path) -> tuple[dict[str,
         raise HostTrainingError(f"the batch order of {epochs:,} epochs x {n:,} training samples needs "
                                 f"{needed / 2**30:,.1f} GiB, more than half of this machine's "
                                 f"{machine_memory() / 2**30:,.1f} GiB: train fewer epochs (--epochs)")
+    return split
+
+
+def data_tensors(ir: ModelGraph, epochs: int, split) -> dict[str, np.ndarray]:
+    """The DATA file's tensors: both splits (sample-major 0/1 bytes, uint32 labels) and
+    "order" [epochs, N_train], each epoch's positions in the training split (batch_order)."""
+    s = ir.settings
+    n = len(split.train)
     order = np.stack([np.concatenate(batch_order(n, s.batch_size, s.seed, e)) for e in range(1, epochs + 1)])
     return {
         "train.inputs": np.ascontiguousarray(split.train.spikes, dtype=np.uint8),
@@ -66,7 +74,7 @@ def data_tensors(ir: ModelGraph, epochs: int, base_dir: Path) -> tuple[dict[str,
         "test.inputs": np.ascontiguousarray(split.test.spikes, dtype=np.uint8),
         "test.labels": split.test.labels.astype(np.uint32),
         "order": order.astype(np.uint32),
-    }, split
+    }
 
 
 def _neuron_tensors(program) -> dict[str, tuple[Any, int, int]]:
@@ -168,14 +176,15 @@ def train_host(ir: ModelGraph, spec_path: Path, options, log: Callable[[str], No
         raise UserError(f"{spec_path}: on {where}: {exc}") from None
     with write_errors(run.path / PROGRAM, ""):
         src = write_build_dir(files, run.path / PROGRAM, "")
-    # The build (a subprocess) runs while this process loads the data and imports torch for
-    # the initial weights: seconds each on a cold start.
+    # The data is read and checked before the build starts, which cannot be interrupted: a
+    # refusal comes at once. The build (a subprocess) then runs while this process writes the
+    # data and imports torch for the initial weights: seconds each on a cold start.
+    split = load_split(ir, epochs, options.base_dir)
     with ThreadPoolExecutor(1) as pool:
         building = pool.submit(build, src, runtime, cache_root=default_cache_root())
-        data, split = data_tensors(ir, epochs, options.base_dir)
         work = run.path / "work"
         work.mkdir(exist_ok=True)
-        tensorfile.write(work / "data.bin", data)
+        tensorfile.write(work / "data.bin", data_tensors(ir, epochs, split))
         from .verify import init_tensors  # imports torch
 
         _, init = init_tensors(ir)
