@@ -4,7 +4,7 @@ export-nir's checkpoint and --dt.
 
 Oversized inputs are forged (an .npy header declaring a huge shape over a tiny body, a
 model of 2^24-neuron populations), so no test allocates more than a few megabytes; the
-machine's memory is fixed at 8 GiB (snncc.data.npzfile.machine_memory) so messages are exact.
+machine's memory is fixed at 8 GiB (snncc.machine.machine_memory) so messages are exact.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from snncc.cli import main
-from snncc.data import npzfile
+from snncc import machine
 
 from test_spec_arrays import ARRAYS, BASE, MARK
 
@@ -30,7 +30,7 @@ MACHINE = 8 * GIB
 
 @pytest.fixture(autouse=True)
 def fixed_machine_memory(monkeypatch):
-    monkeypatch.setattr(npzfile, "machine_memory", lambda: MACHINE)
+    monkeypatch.setattr(machine, "machine_memory", lambda: MACHINE)
 
 
 def npy_member(shape, descr="<f8", body: bytes | None = None) -> bytes:
@@ -140,7 +140,7 @@ WIDE = json.dumps({
 def test_a_referenced_member_too_large_for_memory(tmp_path, capsys, monkeypatch):
     # weights [4, 2^24] of the right shape, declared as 512 MiB of float64 over an empty body:
     # read and converted they need 1 GiB, more than a machine of 256 MiB has
-    monkeypatch.setattr(npzfile, "machine_memory", lambda: 256 << 20)
+    monkeypatch.setattr(machine, "machine_memory", lambda: 256 << 20)
     write_npz(tmp_path / "arr.npz", {"w1": npy_member((4, 1 << 24), body=b"")})
     code, err = validate(tmp_path, capsys, WIDE)
     assert code == 1
@@ -163,7 +163,7 @@ def test_a_fifo_is_refused_without_blocking(tmp_path, capsys):
 @pytest.mark.parametrize("command", [["train", "{f}"], ["plan", "{f}", "--layout", "cpu"],
                                      ["compile", "{f}", "--layout", "cpu", "-o", "{d}"]])
 def test_threads_beyond_64_per_cpu_are_refused(tmp_path, capsys, root, command):
-    from snncc.partition.target import host_threads
+    from snncc.machine import host_threads
 
     args = [a.format(f=root / "examples" / "digits.json", d=tmp_path / "out") for a in command]
     assert main([*args, "--threads", "1000000000"]) == 1

@@ -23,7 +23,8 @@ from ..data import Dataset, batch_order, load_data
 from ..errors import UserError
 from ..fsutil import write_errors
 from ..ir import ModelGraph
-from ..partition.target import host_ir, host_threads, machine_memory
+from .. import machine
+from ..partition.target import host_ir
 from ..runs import NonFiniteError, RunDir, TrainSummary, check_finite, progress
 from ..runs.plots import plot_curves, plot_raster
 from ..runs.rundir import PROGRAM, check_run_dir
@@ -55,10 +56,10 @@ def load_split(ir: ModelGraph, epochs: int, base_dir: Path):
     n = len(split.train)
     # int64 positions while they are built, then the uint32 copy the file holds
     needed = epochs * n * (8 + 4)
-    if needed > machine_memory() // 2:
+    if needed > machine.machine_memory() // 2:
         raise HostTrainingError(f"the batch order of {epochs:,} epochs x {n:,} training samples needs "
                                 f"{needed / 2**30:,.1f} GiB, more than half of this machine's "
-                                f"{machine_memory() / 2**30:,.1f} GiB: train fewer epochs (--epochs)")
+                                f"{machine.machine_memory() / 2**30:,.1f} GiB: train fewer epochs (--epochs)")
     return split
 
 
@@ -165,7 +166,7 @@ def train_host(ir: ModelGraph, spec_path: Path, options, log: Callable[[str], No
     run = RunDir(options.run_dir)
     check_run_dir(run.path, "run directory")
     run.path.mkdir(parents=True, exist_ok=True)
-    threads = threads or host_threads()
+    threads = threads or machine.host_threads()
     planned = ir if emulate_target else host_ir(ir, threads)
     try:
         plan = make_plan(planned)

@@ -27,7 +27,7 @@ def checked_threads(args: argparse.Namespace) -> int | None:
         return None
     if args.threads < 1:
         raise UserError(f"--threads must be at least 1, not {args.threads}")
-    from ..partition.target import host_threads
+    from ..machine import host_threads
 
     cpus = host_threads()
     if args.threads > THREADS_PER_CPU_LIMIT * cpus:

@@ -20,19 +20,13 @@ from pathlib import Path
 import numpy as np
 from numpy.lib import format as npy_format
 
+from .. import machine
+
 NPY_MAGIC = b"\x93NUMPY"
 
 
 class NpzError(ValueError):
     """An .npz file or member that cannot be read: a one-line message without the path."""
-
-
-def machine_memory() -> int:
-    """Physical memory in bytes (as snncc.partition.target.machine_memory; 4 GiB where unknown)."""
-    try:
-        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
-    except (AttributeError, ValueError, OSError):
-        return 4 << 30
 
 
 def format_bytes(n: float) -> str:
@@ -44,7 +38,7 @@ def format_bytes(n: float) -> str:
 
 def memory_problem(needed: float, what: str) -> str | None:
     """A message when `what` needs more bytes than this machine has, else None."""
-    have = machine_memory()
+    have = machine.machine_memory()
     if needed <= have:
         return None
     return f"{what} needs {format_bytes(needed)} of memory, this machine has {format_bytes(have)}"

@@ -1,6 +1,6 @@
 """The graph IR (networkx) built from a validated spec, and its passes."""
 
-from ..spec.load import collection_paused
+from ..machine import collection_paused
 from ..spec.models import ModelSpec
 from .graph import GivenArray, Memory, ModelGraph, PerNeuron, Population, Projection, Shapes, TrainingSettings, build_graph
 from .passes import DEFAULT_PASSES, InferShapes, IRError, MemoryFacts, Schedule, run_passes, verify

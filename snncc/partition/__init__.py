@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from ..ir import ModelGraph, Schedule
-from ..spec.load import collection_paused
+from ..machine import collection_paused
 from . import constants
 from .cost import estimate
 from .layout import Infeasible, assign_ipus, layout_ipu, tile_bytes

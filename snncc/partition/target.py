@@ -13,8 +13,8 @@ reduction of input gradients over a projection's target tiles does).
 from __future__ import annotations
 
 import dataclasses
-import os
 
+from .. import machine
 from ..ir import ModelGraph
 from ..spec.models import IPUTarget
 
@@ -23,22 +23,6 @@ from ..spec.models import IPUTarget
 TILES_PER_THREAD = 2
 #: the host runtime's IPUModel takes memoryBytesPerTile as an unsigned (32-bit) value
 MAX_BYTES_PER_TILE = 0xFFFF_F000
-
-
-def host_threads() -> int:
-    """Threads the host runtime will use: the CPUs this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
-
-
-def machine_memory() -> int:
-    """Physical memory in bytes (4 GiB where the platform does not say)."""
-    try:
-        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
-    except (AttributeError, ValueError, OSError):
-        return 4 << 30
 
 
 def cpu_target(target: IPUTarget, threads: int, memory_bytes: int) -> IPUTarget:
@@ -56,7 +40,7 @@ def with_target(ir: ModelGraph, target: IPUTarget) -> ModelGraph:
 
 def host_ir(ir: ModelGraph, threads: int | None = None) -> ModelGraph:
     """The model on the CPU-shaped target of this machine (threads: default host_threads())."""
-    return with_target(ir, cpu_target(ir.settings.target, threads or host_threads(), machine_memory()))
+    return with_target(ir, cpu_target(ir.settings.target, threads or machine.host_threads(), machine.machine_memory()))
 
 
-__all__ = ["TILES_PER_THREAD", "cpu_target", "host_ir", "host_threads", "machine_memory", "with_target"]
+__all__ = ["TILES_PER_THREAD", "cpu_target", "host_ir", "with_target"]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .models import ArrayRef, InputPopulation, ModelSpec, NeuronPopulation, Sparse
+from .models import ArrayRef, ModelSpec, NeuronPopulation, Sparse
 
 Path_ = tuple[str | int, ...]
 
@@ -45,7 +45,8 @@ def _read_referenced(path: Path, label: str, refs) -> tuple[dict[str, np.ndarray
     """The referenced members of the arrays file, as read-only float64, and the problems of
     each reference; or a problem of the whole file (third element). Only referenced members
     are inflated, each after its header's shape and dtype matched and its memory fits."""
-    from ..data.npzfile import NpzArchive, NpzError, format_bytes, machine_memory, not_regular_file
+    from .. import machine
+    from ..data.npzfile import NpzArchive, NpzError, format_bytes, not_regular_file
 
     if (why := not_regular_file(path)) is not None:
         return {}, [], why
@@ -57,7 +58,7 @@ def _read_referenced(path: Path, label: str, refs) -> tuple[dict[str, np.ndarray
         return {}, [], f"cannot read {path}: {exc.strerror}"
     arrays: dict[str, np.ndarray] = {}
     problems: list[tuple[Path_, str]] = []
-    budget = machine_memory()
+    budget = machine.machine_memory()
     with archive:
         for where, ref, shape, _rule in refs:
             loc = where + ("array",)

@@ -8,8 +8,6 @@ problem points at the offending value in the text.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import json
 from pathlib import Path
 from typing import Any
@@ -20,21 +18,7 @@ from .errors import Problem, SpecError, pointer
 from .arrays import load_arrays
 from .models import VALUE_TAGS, ModelSpec
 from .semantic import check_semantics
-
-
-@contextlib.contextmanager
-def collection_paused():
-    """Pause Python's cyclic garbage collector for a phase that builds a large, acyclic structure
-    (the spec, the IR, the plan). Each collection walks every live object, so with a model of
-    thousands of populations the collections took longer than the work; reference counting
-    still frees everything, and cycles wait for the next collection after the phase."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+from ..machine import collection_paused
 
 
 # pydantic puts the tag of a discriminated union into the error location; the

@@ -9,7 +9,7 @@ refuse cannot run here, and one near the limit may still fail later, as before.
 
 from __future__ import annotations
 
-from ..data import npzfile
+from .. import machine
 from ..data.npzfile import format_bytes
 from ..ir import ModelGraph
 
@@ -81,7 +81,7 @@ def device_memory(device: str) -> tuple[int, str]:
         if torch.cuda.is_available():
             index = torch.device(device).index or 0
             return int(torch.cuda.get_device_properties(index).total_memory), "the GPU has"
-    return npzfile.machine_memory(), "this machine has"
+    return machine.machine_memory(), "this machine has"
 
 
 def memory_problem(needed: int, what: str, device: str = "cpu") -> str | None:

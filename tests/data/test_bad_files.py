@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from snncc.cli import main
-from snncc.data import DataError, data_memory_problem, load_data, npzfile, spec_data_problems
+from snncc import machine
+from snncc.data import DataError, data_memory_problem, load_data, spec_data_problems
 from snncc.spec import load_spec
 from snncc.spec import models as m
 
@@ -22,7 +23,7 @@ MACHINE = 8 << 30
 
 @pytest.fixture(autouse=True)
 def fixed_machine_memory(monkeypatch):
-    monkeypatch.setattr(npzfile, "machine_memory", lambda: MACHINE)
+    monkeypatch.setattr(machine, "machine_memory", lambda: MACHINE)
 
 
 def npy_bytes(array: np.ndarray) -> bytes:

@@ -9,7 +9,7 @@ import pytest
 import nir
 
 from snncc.cli import main
-from snncc.data import npzfile
+from snncc import machine
 
 
 def _lif(n, **kw):
@@ -66,7 +66,7 @@ def test_an_input_beyond_2_24_neurons(tmp_path, capsys):
 
 def test_a_one_to_one_connection_too_large_for_memory(tmp_path, capsys, monkeypatch):
     # Input -> LIF without a weight becomes an identity matrix [n, n]: 2^16 neurons need 80 GiB
-    monkeypatch.setattr(npzfile, "machine_memory", lambda: 8 << 30)
+    monkeypatch.setattr(machine, "machine_memory", lambda: 8 << 30)
     n = 1 << 16
     assert _import(tmp_path, capsys, _graph(n, None, n)) == (
         "snncc import-nir: error: the weights from 'in' to 'l' (65,536 x 65,536) needs 80.0 GiB of memory, "

@@ -1,4 +1,3 @@
-import os
 
 from hypothesis import HealthCheck, settings
 
