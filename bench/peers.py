@@ -153,7 +153,7 @@ def snncc_host_step(sizes, steps, batch, spikes_per_step, sparse: bool, work: Pa
     import numpy as np
 
     from snncc.codegen import tensorfile
-    from snncc.codegen.pipeline import build, compile_spec
+    from snncc.driver import build, compile_spec
     from snncc.codegen.render import write_build_dir
     from snncc.codegen.verify import init_tensors
     from snncc.runtime.build import default_cache_root

@@ -3,7 +3,7 @@ idle and with a competing CPU load, for the current runtime and a baseline revis
 
     python bench/runtime_threads.py [--spec examples/digits.json] [--baseline REV] [--reps 7]
 
-The spec is compiled with `snncc.codegen.pipeline` and built twice: against the runtime
+The spec is compiled with `snncc.driver` and built twice: against the runtime
 in the working tree (`snncc build`, cached) and against the runtime of git revision REV
 (its CMakeLists.txt, include/ and src/ exported with `git show` into a temporary copy,
 compiled into the program). A step's time is (wall(S2 steps) - wall(S1 steps)) / (S2 - S1)
@@ -26,7 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from snncc.codegen import pipeline, verify  # noqa: E402
+from snncc import driver  # noqa: E402
+from snncc.codegen import verify  # noqa: E402
 from snncc.codegen import tensorfile  # noqa: E402
 
 
@@ -87,12 +88,12 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="snncc-bench-") as tmp:
         tmp = Path(tmp)
-        compiled = pipeline.compile_to(args.spec, tmp / "compiled")
-        ir, _ = pipeline.compile_spec(args.spec)
+        compiled = driver.compile_to(args.spec, tmp / "compiled")
+        ir, _ = driver.compile_spec(args.spec)
         binaries = {
             f"before ({args.baseline})": build_against(compiled, export_runtime(args.baseline, tmp / "rt-before"),
                                                        tmp / "build-before"),
-            "after (working tree)": pipeline.build(compiled, cache_root=tmp / "build-after"),
+            "after (working tree)": driver.build(compiled, cache_root=tmp / "build-after"),
         }
         envs = {name: None for name in binaries}
         if args.no_steal_variant:  # the same binary with the caller never running a worker's block

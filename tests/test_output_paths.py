@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from snncc.cli import main
-from snncc.codegen.pipeline import compile_spec
+from snncc.driver import compile_spec
 from snncc.errors import UserError
 from snncc.runs.rundir import METRICS, RunDir
 

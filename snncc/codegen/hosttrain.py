@@ -32,7 +32,7 @@ from ..runtime.build import default_cache_root
 from ..spec import load_spec
 from . import tensorfile
 from .modelfile import model_files
-from .pipeline import build
+from ..driver import build
 from .render import render, write_build_dir
 
 #: Checkpoint of the host backend: a tensor file with "weight.*"/"bias.*", "state.<projection>.<tensor>"
@@ -156,7 +156,7 @@ def train_host(ir: ModelGraph, spec_path: Path, options, log: Callable[[str], No
     The program is planned for this machine's CPU-shaped target (snncc.partition.target) with
     `threads` runtime threads (default: the CPUs this process may use), or with emulate_target
     for the spec's exact IPU tile layout. runtime "poplar" builds the program with the Poplar
-    SDK (snncc.codegen.pipeline.build refuses it without one). Returns a snncc.torch.trainer.TrainSummary."""
+    SDK (snncc.driver.build refuses it without one). Returns a snncc.torch.trainer.TrainSummary."""
     from ..lower import LoweringError, lower
     from ..partition import PlanError, make_plan
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from ..codegen.pipeline import build
+from ..driver import build
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..codegen.pipeline import compile_to
+from ..driver import compile_to
 from . import add_layout_arguments, checked_threads
 
 

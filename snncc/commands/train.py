@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     from ..runs import RunDir, TrainOptions
 
     if args.backend == "poplar":
-        from ..codegen.pipeline import poplar_sdk_available
+        from ..driver import poplar_sdk_available
 
         if not poplar_sdk_available():
             raise UserError("--backend poplar needs the Poplar SDK (no popc on PATH: source the SDK's enable.sh); "

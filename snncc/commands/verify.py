@@ -9,7 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..codegen.pipeline import build, compile_spec
+from ..driver import build, compile_spec
 from ..codegen.render import write_build_dir
 from ..errors import UserError
 from ..runtime.build import default_cache_root

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from snncc.codegen.pipeline import build, compile_spec
+from snncc.driver import build, compile_spec
 from snncc.codegen.render import write_build_dir
 from snncc.codegen.verify import verify
 from snncc.runtime.build import default_cache_root

@@ -18,7 +18,7 @@ import snntorch as snn
 from snntorch.export_nir import export_to_nir
 
 from snncc.cli import main
-from snncc.codegen.pipeline import build, compile_spec
+from snncc.driver import build, compile_spec
 from snncc.codegen.render import write_build_dir
 from snncc.codegen.verify import init_tensors, run_program, verify
 from snncc.runtime.build import default_cache_root

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from snncc.cli import main
-from snncc.codegen.pipeline import build, compile_spec
+from snncc.driver import build, compile_spec
 from snncc.runtime import runtime_dir
 from snncc.runtime.build import default_cache_root
 

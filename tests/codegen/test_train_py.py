@@ -18,7 +18,7 @@ import pytest
 import torch
 
 from snncc.cli import main
-from snncc.codegen.pipeline import compile_spec
+from snncc.driver import compile_spec
 from snncc.codegen.render import write_build_dir
 from snncc.data import batch_order, load_data
 from snncc.ir import spec_to_ir

@@ -1,45 +1,79 @@
-"""spec file -> build directory, and building it: what the compile, build and verify commands share."""
+"""The compile driver: a spec file through every stage to a build directory, and building it.
+
+`compile_model` is the one way from a spec file to a program: spec -> IR -> plan -> program
+-> rendered files, for a target shape (LAYOUTS). The compile, build and verify commands
+and the host backend all obtain their programs here.
+
+Environment: `POPLAR_SDK_ENABLED` (any non-empty value) says the Poplar SDK is enabled even
+when `popc` is not on PATH (poplar_sdk_available); `build(..., "poplar")` and
+`snncc train --backend poplar` are refused without either.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..errors import UserError
-from ..fsutil import check_output_dir, write_errors
-from ..ir import ModelGraph, spec_to_ir
-from ..lower import LoweringError, lower
-from ..partition import PlanError, make_plan
-from ..partition.target import host_ir
-from ..runtime.build import BuildError, build_cmake_project
-from ..spec import load_spec
-from .modelfile import model_files
-from .render import build_dir_problem, render, write_build_dir
+from .codegen import build_dir_problem, model_files, render, write_build_dir
+from .errors import UserError
+from .fsutil import check_output_dir, write_errors
+from .ir import ModelGraph, spec_to_ir
+from .lower import LoweringError, lower
+from .partition import PlanError, make_plan
+from .partition.target import host_ir
+from .runtime.build import BuildError, build_cmake_project
+from .spec import load_spec
 
+if TYPE_CHECKING:
+    from .lower import Program
+    from .partition import Plan
 
 #: what a program's tiles are: the spec's IPU target exactly, or this machine's CPU-shaped
 #: target (snncc.partition.target), which the host backend trains on by default
 LAYOUTS = ("ipu", "cpu")
 
+#: why a model has no program on a target: it does not fit, or the generator cannot lower it
+COMPILE_ERRORS = (PlanError, LoweringError)
 
-def compile_spec(path: str | os.PathLike, layout: str = "ipu",
-                 threads: int | None = None) -> tuple[ModelGraph, dict[str, bytes]]:
-    """The IR and the rendered build directory of a spec file (UserError for a model that
-    does not fit or that the generator cannot lower). layout "cpu": planned for this
-    machine's CPU-shaped target with `threads` runtime threads (default: its CPUs)."""
+
+@dataclass(frozen=True)
+class Compiled:
+    """A spec file's program on one target shape and the build directory's files."""
+
+    ir: ModelGraph  # on the layout's target
+    plan: Plan
+    program: Program
+    files: dict[str, bytes]
+
+
+def compile_model(path: str | os.PathLike, layout: str = "ipu", threads: int | None = None) -> Compiled:
+    """The spec file at path, planned, lowered and rendered for the layout's target: "ipu",
+    the spec's target exactly; "cpu", this machine's CPU-shaped target with `threads`
+    runtime threads (default: its CPUs). Raises COMPILE_ERRORS for a model without a program
+    on that target; the caller says where."""
     spec = load_spec(path)
     ir = spec_to_ir(spec)
     if layout == "cpu":
         ir = host_ir(ir, threads)
     elif layout != "ipu":
         raise ValueError(f"layout must be one of {LAYOUTS}, not {layout!r}")
+    plan = make_plan(ir)
+    program = lower(ir, plan)
+    return Compiled(ir, plan, program, render(program, plan, model_files(spec, Path(path).parent)))
+
+
+def compile_spec(path: str | os.PathLike, layout: str = "ipu",
+                 threads: int | None = None) -> tuple[ModelGraph, dict[str, bytes]]:
+    """The IR and the rendered build directory of a spec file (UserError for a model that
+    does not fit or that the generator cannot lower)."""
     try:
-        plan = make_plan(ir)
-        program = lower(ir, plan)
-    except (PlanError, LoweringError) as exc:
+        compiled = compile_model(path, layout, threads)
+    except COMPILE_ERRORS as exc:
         raise UserError(f"{path}: {exc}") from None
-    return ir, render(program, plan, model_files(spec, Path(path).parent))
+    return compiled.ir, compiled.files
 
 
 def check_build_dir_output(path: str | os.PathLike, out_dir: str | os.PathLike, option: str = "-o") -> Path:
@@ -58,7 +92,8 @@ def compile_to(path: str | os.PathLike, out_dir: str | os.PathLike, layout: str 
 
 
 def poplar_sdk_available() -> bool:
-    """Whether the Poplar SDK is enabled in this environment (its enable.sh puts popc on PATH)."""
+    """Whether the Poplar SDK is enabled in this environment: its enable.sh puts popc on
+    PATH, or POPLAR_SDK_ENABLED is set (non-empty) where the SDK is enabled another way."""
     return bool(shutil.which("popc") or os.environ.get("POPLAR_SDK_ENABLED"))
 
 
