@@ -152,10 +152,10 @@ def snncc_host_step(sizes, steps, batch, spikes_per_step, sparse: bool, work: Pa
     """The generated program (CPU-shaped target, built against the host runtime)."""
     import numpy as np
 
-    from snncc.codegen import tensorfile
+    from snncc import tensorfile
     from snncc.driver import build, compile_spec
     from snncc.codegen.render import write_build_dir
-    from snncc.codegen.verify import init_tensors
+    from snncc.verify.harness import init_tensors
     from snncc.runtime.build import default_cache_root
 
     name = "bench_sparse" if sparse else "bench_dense"

@@ -7,7 +7,7 @@ The spec is compiled with `snncc.driver` and built twice: against the runtime
 in the working tree (`snncc build`, cached) and against the runtime of git revision REV
 (its CMakeLists.txt, include/ and src/ exported with `git show` into a temporary copy,
 compiled into the program). A step's time is (wall(S2 steps) - wall(S1 steps)) / (S2 - S1)
-of the `train INIT BATCH OUT STEPS` binary (as snncc/codegen/verify.py runs it), so engine
+of the `train INIT BATCH OUT STEPS` binary (as snncc/verify/harness.py runs it), so engine
 construction cancels; the thread count is set with SNNCC_NUM_THREADS. "loaded" runs one
 busy-loop subprocess per core alongside. Prints medians over --reps and ratios.
 """
@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from snncc import driver  # noqa: E402
-from snncc.codegen import verify  # noqa: E402
-from snncc.codegen import tensorfile  # noqa: E402
+from snncc.verify import harness as verify  # noqa: E402
+from snncc import tensorfile  # noqa: E402
 
 
 def export_runtime(rev: str, dest: Path) -> Path:

@@ -30,7 +30,7 @@ from ..runs.plots import plot_curves, plot_raster
 from ..runs.rundir import PROGRAM, check_run_dir
 from ..runtime.build import default_cache_root
 from ..spec import load_spec
-from . import tensorfile
+from .. import tensorfile
 from .modelfile import model_files
 from ..driver import build
 from .render import render, write_build_dir
@@ -186,7 +186,7 @@ def train_host(ir: ModelGraph, spec_path: Path, options, log: Callable[[str], No
         work = run.path / "work"
         work.mkdir(exist_ok=True)
         tensorfile.write(work / "data.bin", data_tensors(ir, epochs, split))
-        from .verify import init_tensors  # imports torch
+        from ..verify.harness import init_tensors  # imports torch
 
         _, init = init_tensors(ir)
         binary = building.result()

@@ -1,5 +1,5 @@
 """`snncc verify FILE [--steps N] [--layout ipu|cpu|both]`: the generated program against the torch reference
-(codegen.verify imports torch: only when verifying)."""
+(snncc.verify.compare imports torch: only when verifying)."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _verify_layout(args: argparse.Namespace, layout: str) -> bool:
-    from ..codegen.verify import TOLERANCE, verify
+    from ..verify.compare import TOLERANCE, verify
 
     ir, files = compile_spec(args.file, layout)
     with tempfile.TemporaryDirectory(prefix="snncc-verify-") as tmp:

@@ -20,7 +20,8 @@ from snntorch.export_nir import export_to_nir
 from snncc.cli import main
 from snncc.driver import build, compile_spec
 from snncc.codegen.render import write_build_dir
-from snncc.codegen.verify import init_tensors, run_program, verify
+from snncc.verify.compare import verify
+from snncc.verify.harness import init_tensors, run_program
 from snncc.runtime.build import default_cache_root
 
 T, B = 40, 4

@@ -25,7 +25,7 @@ from snncc.partition.cost import compute_set_costs
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["digits", "recurrent", "cuba", "pipelined"])
 def test_exchange_bytes_per_compute_set_match_the_runtime(name, tmp_path):
-    from snncc.codegen import tensorfile
+    from snncc import tensorfile
     from snncc.driver import build, compile_spec
     from snncc.codegen.render import write_build_dir
     from snncc.lower import neuron_parameters

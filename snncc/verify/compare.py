@@ -16,7 +16,6 @@ The tolerance is never widened for them.
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,12 +23,10 @@ import numpy as np
 import torch
 
 from ..ir import ModelGraph
-from ..lower import neuron_parameters
-from ..torch.init import initial_weights
 from ..torch.network import build_model
 from ..torch.optim import make_optimizer
 from ..torch.step import train_step
-from . import tensorfile
+from .harness import init_tensors, make_batch, run_program
 
 TOLERANCE = 1e-4  # float32, norm-wise relative
 FLIP_DISTANCE = 1e-5  # |U - theta| / max(1, |theta|) below which a spike flip counts as rounding
@@ -67,27 +64,6 @@ class Report:
         return "\n".join(lines) + "\n"
 
 
-def init_tensors(ir: ModelGraph) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """(weights, INIT file contents): the initial weights and biases (snncc.torch.init, which
-    the reference uses too) and the per-neuron parameters (snncc.lower.neuron_parameters)."""
-    weights = {k: v.numpy() for k, v in initial_weights(ir).items()}
-    return weights, {**weights, **neuron_parameters(ir)}
-
-
-def make_batch(ir: ModelGraph, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Random 0/1 inputs [T, B, inputs] (rate: the synthetic source's spikes per step, else
-    0.15) and labels [B], from numpy's default_rng(seed)."""
-    st = ir.settings
-    inp = next(p for p in ir.populations if p.kind == "input")
-    classes = ir.population(st.readout.population).size
-    rate = getattr(st.data, "spikes_per_step", None)
-    p = min(1.0, rate / inp.size) if rate else 0.15
-    rng = np.random.default_rng(seed)
-    x = (rng.random((st.timesteps, st.batch_size, inp.size)) < p).astype(np.uint8)
-    y = rng.integers(0, classes, st.batch_size).astype(np.uint32)
-    return x, y
-
-
 def reference(ir: ModelGraph, weights: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray, steps: int):
     """`steps` training steps on the same batch; the last step's forward and gradients,
     the final weights and the last loss."""
@@ -112,17 +88,6 @@ def _err(a, b) -> tuple[float, float]:
     d = float(np.abs(a - b).max())
     s = float(np.abs(b).max())
     return d, (d / s if s > 0 else (0.0 if d == 0 else float("inf")))
-
-
-def run_program(binary: Path, workdir: Path, init, x, y, steps: int) -> dict[str, np.ndarray]:
-    workdir.mkdir(parents=True, exist_ok=True)
-    tensorfile.write(workdir / "init.bin", init)
-    tensorfile.write(workdir / "batch.bin", {"inputs": x, "labels": y})
-    proc = subprocess.run([str(binary), str(workdir / "init.bin"), str(workdir / "batch.bin"),
-                           str(workdir / "result.bin"), str(steps)], capture_output=True, text=True)
-    if proc.returncode not in (0, 3):
-        raise RuntimeError(f"{binary} exited with {proc.returncode}: {proc.stderr.strip()[-500:]}")
-    return tensorfile.read(workdir / "result.bin")
 
 
 def compare(ir: ModelGraph, out: dict[str, np.ndarray], ref) -> Report:

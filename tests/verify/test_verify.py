@@ -49,7 +49,7 @@ def test_overflow_happens_and_matches(verify_spec, tmp_path):
         input_sparsity={"max_spikes": 2, "overflow": "drop"})
     report, ir = verify_spec(spec)
     _assert_ok(report)
-    out = __import__("snncc.codegen.tensorfile", fromlist=["read"]).read(tmp_path / "run" / "result.bin")
+    out = __import__("snncc.tensorfile", fromlist=["read"]).read(tmp_path / "run" / "result.bin")
     assert out["overflow.x"].sum() > 0 and out["overflow.h"].sum() > 0
 
 
@@ -119,6 +119,6 @@ def test_per_neuron_parameters_and_given_weights(verify_spec, tmp_path):
     report, ir = verify_spec(spec, steps=2)
     _assert_ok(report)
     assert isinstance(ir.population("h").threshold, tuple) and isinstance(ir.population("c").alpha, tuple)
-    out = __import__("snncc.codegen.tensorfile", fromlist=["read"]).read(tmp_path / "run" / "result.bin")
+    out = __import__("snncc.tensorfile", fromlist=["read"]).read(tmp_path / "run" / "result.bin")
     assert 0 < out["spikes.h"].sum() < out["spikes.h"].size and out["spikes.c"].sum() > 0
     assert out["grad_mask.h"].sum() > out["spikes.h"].sum()  # gradient ids listed beyond the spikes

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from snncc.codegen.memory import measure_allocation
+from snncc.verify.memory import measure_allocation
 from snncc.driver import build, compile_spec
 from snncc.codegen.render import write_build_dir
 from snncc.partition import check_allocation, make_plan

@@ -6,10 +6,10 @@ from pathlib import Path
 
 from snncc.driver import build, compile_spec
 from snncc.codegen.render import write_build_dir
-from snncc.codegen.verify import verify
+from snncc.verify.compare import verify
 from snncc.runtime.build import default_cache_root
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def small_spec(name="small", *, hidden=None, readout=None, projections=None, optimizer=None, loss=None,

@@ -3,6 +3,12 @@
 "SNNCCTEN", u32 version (1), u32 count, then per tensor: u32 name length, the name
 (UTF-8), u32 dtype (0 float32, 1 uint32, 2 uint8), u32 rank, u64 dims[rank], u64 byte
 count, the data (row-major, little endian).
+
+The one file format between Python and a generated program on either runtime: the INIT,
+DATA and batch files it reads, the result and epoch files it writes, and the host backend's
+checkpoints. Its C++ side is the program's (templates/host/program_support.hpp); this side
+depends on no stage of the compiler, so the backends, verification and tests all read and
+write it through this module.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..fsutil import write_bytes_atomic
+from .fsutil import write_bytes_atomic
 
 MAGIC = b"SNNCCTEN"
 VERSION = 1
