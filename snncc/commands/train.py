@@ -1,9 +1,9 @@
 """`snncc train FILE`: train a model and write its run directory.
 
-Backends: host (the default: the generated program on snncc's host runtime, planned for
-this machine's CPU-shaped target or, with --emulate-target, the spec's IPU tiles;
-snncc.codegen.hosttrain), poplar (the same program built with the Poplar SDK, on the spec's
-IPU target; refused when the SDK is absent) and torch (snncc.torch, the reference semantics).
+Backends (snncc.backends): host (the default: the generated program on snncc's host runtime,
+planned for this machine's CPU-shaped target or, with --emulate-target, the spec's IPU tiles),
+poplar (the same program built with the Poplar SDK, on the spec's IPU target; refused when
+the SDK is absent) and torch (snncc.torch, the reference semantics).
 """
 
 from __future__ import annotations
@@ -12,18 +12,10 @@ import argparse
 import sys
 from pathlib import Path
 
-import os
-
-# OpenMP threads that spin while waiting make torch 30x slower when other processes share
-# the cores (measured: 40 ms -> 1.2 s per digits step on 2 busy cores). libgomp reads this
-# when torch is first imported, so it is set here, before the lazy import below.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-from ..errors import UserError  # noqa: E402
-from ..spec import load_spec  # noqa: E402
-from . import checked_threads  # noqa: E402
-
-BACKENDS = ("torch", "host", "poplar")
+from ..backends import BACKENDS
+from ..errors import UserError
+from ..spec import load_spec
+from . import checked_threads
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -62,16 +54,15 @@ def run(args: argparse.Namespace) -> int:
     spec = load_spec(args.file)
     _check_data_memory(spec, Path(args.file).resolve().parent)
 
+    from ..backends import train
     from ..data import DataError
     from ..ir import spec_to_ir
     from ..runs import RunDir, TrainOptions
 
     if args.backend == "poplar":
-        from ..driver import poplar_sdk_available
+        from ..backends.poplar import check_sdk
 
-        if not poplar_sdk_available():
-            raise UserError("--backend poplar needs the Poplar SDK (no popc on PATH: source the SDK's enable.sh); "
-                            "use --backend host (the default) or torch")
+        check_sdk()
     if args.device == "cuda" and args.backend != "torch":
         raise UserError("--device is for --backend torch (host and poplar run the generated program)")
     if args.emulate_target and args.backend != "host":
@@ -91,27 +82,8 @@ def run(args: argparse.Namespace) -> int:
     check_run_dir(options.run_dir, "--run-dir" if args.run_dir else "run directory", reads=[args.file])
     log = (lambda _line: None) if args.quiet else print
     try:
-        if args.backend in ("host", "poplar"):
-            from ..codegen.hosttrain import HostTrainingError, train_host
-
-            try:
-                summary = train_host(ir, Path(args.file), options, log=log, runtime=args.backend,
-                                     emulate_target=args.emulate_target or args.backend == "poplar",
-                                     threads=args.threads)
-            except HostTrainingError as exc:
-                raise UserError(str(exc)) from None
-        else:
-            # torch is imported only here (the host backend imports it late, while its build runs)
-            import torch
-
-            from ..torch.trainer import TrainingError, train
-
-            if args.threads:
-                torch.set_num_threads(args.threads)
-            try:
-                summary = train(ir, options, log=log)
-            except TrainingError as exc:
-                raise UserError(str(exc)) from None
+        summary = train(args.backend, ir, Path(args.file), options, log, emulate_target=args.emulate_target,
+                        threads=args.threads)
     except DataError as exc:
         raise UserError(str(exc)) from None
     except KeyboardInterrupt:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import io
 import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -23,8 +22,9 @@ import torch.distributed as dist
 
 from ..data import Dataset, batch_order, load_data
 from ..ir import ModelGraph
-from ..runs import NonFiniteError, RunDir, TrainOptions, TrainSummary, check_finite, progress
-from ..runs.plots import plot_curves, plot_raster
+from ..runs import TrainOptions, TrainSummary
+from ..runs.loop import RunLoop, Tally, epoch_row
+from ..runs.plots import plot_raster
 from .loss import correct, per_sample_loss
 from .memory import training_problem
 from .network import SNN, SpikeOverflowError, build_model
@@ -40,37 +40,20 @@ class TrainingError(RuntimeError):
     """A run that cannot go on (overflow error, NaN loss, unusable checkpoint): a one-line message."""
 
 
-@dataclass
-class _Tally:
-    """Sums over an epoch's batches (all-reduced over replicas before use)."""
+def _add(tally: Tally, result, labels, loss_sum: float) -> None:
+    """One batch's forward result into the tally."""
+    tally.add(loss_sum, float(correct(result.scores.detach(), labels)), labels.shape[0],
+              {pid: float(result.spikes[pid].detach().sum()) for pid in tally.pops},
+              {pid: float(result.overflow[pid].sum()) for pid in tally.pops})
 
-    pops: list[str]
-    loss: float = 0.0
-    correct: float = 0.0
-    samples: float = 0.0
-    spikes: dict[str, float] = field(default_factory=dict)
-    overflow: dict[str, float] = field(default_factory=dict)
 
-    def add(self, result, labels, loss_sum: float) -> None:
-        self.loss += loss_sum
-        self.correct += float(correct(result.scores.detach(), labels))
-        self.samples += labels.shape[0]
-        for pid in self.pops:
-            self.spikes[pid] = self.spikes.get(pid, 0.0) + float(result.spikes[pid].detach().sum())
-            self.overflow[pid] = self.overflow.get(pid, 0.0) + float(result.overflow[pid].sum())
-
-    def reduce(self, device: torch.device) -> None:
-        if not (dist.is_available() and dist.is_initialized()):
-            return
-        values = [self.loss, self.correct, self.samples] + [self.spikes.get(p, 0.0) for p in self.pops] \
-            + [self.overflow.get(p, 0.0) for p in self.pops]
-        t = torch.tensor(values, dtype=torch.float64, device=device)
-        dist.all_reduce(t)
-        v = t.tolist()
-        self.loss, self.correct, self.samples = v[:3]
-        k = len(self.pops)
-        self.spikes = dict(zip(self.pops, v[3 : 3 + k]))
-        self.overflow = dict(zip(self.pops, v[3 + k :]))
+def _reduce(tally: Tally, device: torch.device) -> None:
+    """The tally summed over the data-parallel replicas (unchanged without them)."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    t = torch.tensor(tally.values(), dtype=torch.float64, device=device)
+    dist.all_reduce(t)
+    tally.set_values(t.tolist())
 
 
 def _replicas(device: str) -> tuple[int, int]:
@@ -131,8 +114,8 @@ def _restore(payload: bytes, name: str, model: SNN, optimizer, where: Path) -> t
     return int(state["epoch"]), float(state["wall_s"])
 
 
-def _evaluate(model, net: SNN, data: Dataset, rank: int, world: int, device, pops) -> _Tally:
-    tally = _Tally(pops)
+def _evaluate(model, net: SNN, data: Dataset, rank: int, world: int, device, pops) -> Tally:
+    tally = Tally(pops)
     mine = np.array_split(np.arange(len(data)), world)[rank]
     with torch.no_grad():
         for i in range(0, len(mine), EVAL_BATCH):
@@ -143,8 +126,8 @@ def _evaluate(model, net: SNN, data: Dataset, rank: int, world: int, device, pop
             except SpikeOverflowError as exc:
                 raise _overflow_error(exc, data, pos, "test") from None
             losses = per_sample_loss(net.ir.settings.loss, result, y, net.readout.population)
-            tally.add(result, y, float(losses.sum()))
-    tally.reduce(device)
+            _add(tally, result, y, float(losses.sum()))
+    _reduce(tally, device)
     return tally
 
 
@@ -176,18 +159,13 @@ def train(ir: ModelGraph, options: TrainOptions, log: Callable[[str], None] = pr
     if world > 1:
         model = wrap_ddp(net)
     optimizer = make_optimizer(s.optimizer, net.parameters())
-    run = RunDir(options.run_dir)
-    start_epoch, wall_before = 1, 0.0
-    if options.resume and (payload := run.load_checkpoint()) is not None:
-        done, wall_before = _restore(payload, ir.name, net, optimizer, run.checkpoint_path)
-        start_epoch = done + 1
-        if rank == 0:
-            run.trim_metrics(done)
-            log(f"resuming {ir.name} after epoch {done} from {run.checkpoint_path}")
-    elif rank == 0:
-        if options.resume:
-            log(f"no checkpoint in {run.path}: starting from epoch 1")
-        run.start_fresh()
+    loop = RunLoop(ir.name, options, epochs, log, writes=rank == 0)
+    wall_before = 0.0
+    if (payload := loop.checkpoint()) is not None:
+        done, wall_before = _restore(payload, ir.name, net, optimizer, loop.run.checkpoint_path)
+        start_epoch = loop.resumed(done)
+    else:
+        start_epoch = loop.fresh()
 
     pops = [p.id for p in ir.populations if p.spikes]
     sizes = {p.id: p.size for p in ir.populations}
@@ -195,9 +173,9 @@ def train(ir: ModelGraph, options: TrainOptions, log: Callable[[str], None] = pr
     for epoch in range(start_epoch, epochs + 1):
         t0 = time.perf_counter()
         net.train()
-        tally = _Tally(pops)
+        tally = Tally(pops)
         batches = batch_order(len(data.train), s.batch_size, s.seed, epoch)
-        bar = progress(batches, desc=f"epoch {epoch}/{epochs}", enabled=options.show_progress and rank == 0)
+        bar = loop.bar(epoch, batches)
         for i, positions in enumerate(bar):
             local = np.array_split(positions, world)[rank]
             x, y = batch_tensors(data.train, local, device)
@@ -209,47 +187,25 @@ def train(ir: ModelGraph, options: TrainOptions, log: Callable[[str], None] = pr
                 dist.all_reduce(loss)
                 loss = loss / world
             value = compute_loss(loss)
-            try:
-                check_finite(value, f"epoch {epoch}, batch {i + 1}")
-            except NonFiniteError as exc:
+            if (stop := loop.stop_message(value, epoch, i + 1)) is not None:
                 bar.close()
-                raise TrainingError(run.stopped_message(exc)) from None
-            tally.add(result, y, value * len(positions) / world)
+                raise TrainingError(stop)
+            _add(tally, result, y, value * len(positions) / world)
             if rank == 0 and i % 5 == 0:
                 bar.set_postfix(loss=f"{value:.4f}", refresh=False)
         train_s = time.perf_counter() - t0
-        tally.reduce(device)
+        _reduce(tally, device)
         bar.close()
         test = _evaluate(model, net, data.test, rank, world, device, pops)
-        wall += time.perf_counter() - t0
-        row = {
-            "epoch": epoch,
-            "train_loss": tally.loss / tally.samples,
-            "train_acc": tally.correct / tally.samples,
-            "test_loss": test.loss / test.samples,
-            "test_acc": test.correct / test.samples,
-            "samples_per_s": tally.samples / train_s,
-            "epoch_s": time.perf_counter() - t0,
-            "wall_s": wall,
-            "populations": {
-                pid: {"spike_rate": tally.spikes[pid] / (tally.samples * s.timesteps * sizes[pid]),
-                      "overflow": int(tally.overflow[pid])}
-                for pid in pops
-            },
-        }
-        if rank == 0:
-            run.append_metrics(row)
-            run.save_checkpoint(epoch, _checkpoint_bytes(ir.name, epoch, wall, net, optimizer))
-            log(f"epoch {epoch}: train loss {row['train_loss']:.4f}, train accuracy {row['train_acc']:.4f}, "
-                f"test accuracy {row['test_acc']:.4f}, {row['samples_per_s']:.0f} samples/s")
+        epoch_s = time.perf_counter() - t0
+        wall += epoch_s
+        row = epoch_row(epoch, tally, test, train_s, epoch_s, wall, s.timesteps, sizes)
+        loop.end_epoch(row, lambda: _checkpoint_bytes(ir.name, epoch, wall, net, optimizer))
         if world > 1:
             dist.barrier()
 
-    metrics = run.metrics() if rank == 0 else []
-    if rank == 0 and options.plots and metrics:
-        plot_curves(metrics, run.path)
-        _plot_sample(net, data.test, device, run.path / "raster.png")
-    return TrainSummary(ir.name, epochs, metrics, run.path, wall_before + time.perf_counter() - started, rank)
+    return loop.finish(wall_before + time.perf_counter() - started,
+                       lambda path: _plot_sample(net, data.test, device, path), rank)
 
 
 def _plot_sample(net: SNN, data: Dataset, device, path: Path) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from codegen_helpers import small_spec
-from snncc.codegen.hosttrain import HostTrainingError, train_host
+from snncc.backends.host import HostTrainingError, train_host
 from snncc.ir import spec_to_ir
 from snncc.spec import load_spec
 from snncc.torch.trainer import TrainOptions, train

@@ -4,7 +4,7 @@ The runtime counts, once per execution of a compute set, every element connected
 vertex field on another tile (docs/runtime.md); the cost model counts the same from
 snncc.partition.allocation's vertex declarations and the plan. Equal to the byte on every
 compute set of digits (13), recurrent (14), cuba (12) and pipelined (12). Builds are cached
-by content (tests/codegen/test_measured_memory.py builds the same four programs), so this
+by content (tests/verify/test_measured_memory.py builds the same four programs), so this
 is slow only on a cold cache.
 """
 

@@ -1,5 +1,6 @@
-"""`snncc train --backend host`: compile, build (cached) and run the generated program over
-the spec's data, with the torch backend's run directory (snncc.runs).
+"""`snncc train --backend host`: compile (snncc.driver), build (cached) and run the generated
+program over the spec's data, with the torch backend's run directory and run loop
+(snncc.runs.loop).
 
 The compiler writes the data split and every epoch's batch order (snncc.data: the same
 seeded split and order as the torch backend) into one tensor file (docs/codegen.md,
@@ -19,21 +20,18 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .. import machine, tensorfile
+from ..codegen import write_build_dir
 from ..data import Dataset, batch_order, load_data
+from ..driver import COMPILE_ERRORS, build, compile_model
 from ..errors import UserError
 from ..fsutil import write_errors
 from ..ir import ModelGraph
-from .. import machine
-from ..partition.target import host_ir
-from ..runs import NonFiniteError, RunDir, TrainSummary, check_finite, progress
-from ..runs.plots import plot_curves, plot_raster
+from ..runs import TrainSummary
+from ..runs.loop import RunLoop, Tally, epoch_row
+from ..runs.plots import plot_raster
 from ..runs.rundir import PROGRAM, check_run_dir
 from ..runtime.build import default_cache_root
-from ..spec import load_spec
-from .. import tensorfile
-from .modelfile import model_files
-from ..driver import build
-from .render import render, write_build_dir
 
 #: Checkpoint of the host backend: a tensor file with "weight.*"/"bias.*", "state.<projection>.<tensor>"
 #: (every projection tensor the program keeps across steps: weights, biases, optimizer state,
@@ -151,32 +149,28 @@ def _restore(payload: bytes, program, name: str, where: Path) -> tuple[dict[str,
 
 
 def train_host(ir: ModelGraph, spec_path: Path, options, log: Callable[[str], None] = print,
-               emulate_target: bool = False, threads: int | None = None, runtime: str = "host"):
-    """Train with the generated program on the host runtime; options: snncc.torch.trainer.TrainOptions.
+               emulate_target: bool = False, threads: int | None = None, runtime: str = "host") -> TrainSummary:
+    """Train with the generated program on the host runtime; options: snncc.runs.TrainOptions.
     The program is planned for this machine's CPU-shaped target (snncc.partition.target) with
     `threads` runtime threads (default: the CPUs this process may use), or with emulate_target
     for the spec's exact IPU tile layout. runtime "poplar" builds the program with the Poplar
-    SDK (snncc.driver.build refuses it without one). Returns a snncc.torch.trainer.TrainSummary."""
-    from ..lower import LoweringError, lower
-    from ..partition import PlanError, make_plan
-
+    SDK (snncc.driver.build refuses it without one)."""
     started = time.perf_counter()
     s = ir.settings
     epochs = options.epochs or s.epochs
-    run = RunDir(options.run_dir)
+    loop = RunLoop(ir.name, options, epochs, log)
+    run = loop.run
     check_run_dir(run.path, "run directory")
     run.path.mkdir(parents=True, exist_ok=True)
     threads = threads or machine.host_threads()
-    planned = ir if emulate_target else host_ir(ir, threads)
     try:
-        plan = make_plan(planned)
-        program = lower(planned, plan)
-        files = render(program, plan, model_files(load_spec(spec_path), spec_path.parent))
-    except (PlanError, LoweringError) as exc:
+        compiled = compile_model(spec_path, "ipu" if emulate_target else "cpu", threads)
+    except COMPILE_ERRORS as exc:
         where = "the spec's target" if emulate_target else f"this machine's CPU-shaped target ({threads} threads)"
         raise UserError(f"{spec_path}: on {where}: {exc}") from None
+    program = compiled.program
     with write_errors(run.path / PROGRAM, ""):
-        src = write_build_dir(files, run.path / PROGRAM, "")
+        src = write_build_dir(compiled.files, run.path / PROGRAM, "")
     # The data is read and checked before the build starts, which cannot be interrupted: a
     # refusal comes at once. The build (a subprocess) then runs while this process writes the
     # data and imports torch for the initial weights: seconds each on a cold start.
@@ -190,53 +184,52 @@ def train_host(ir: ModelGraph, spec_path: Path, options, log: Callable[[str], No
 
         _, init = init_tensors(ir)
         binary = building.result()
-    start_epoch, steps_done, wall_before = 1, 0, 0.0
-    if options.resume and (payload := run.load_checkpoint()) is not None:
+    steps_done, wall_before = 0, 0.0
+    if (payload := loop.checkpoint()) is not None:
         dev, done, steps_done, wall_before = _restore(payload, program, ir.name, run.checkpoint_path)
         init.update(dev)
-        start_epoch = done + 1
-        run.trim_metrics(done)
-        log(f"resuming {ir.name} after epoch {done} from {run.checkpoint_path}")
+        start_epoch = loop.resumed(done)
     else:
-        if options.resume:
-            log(f"no checkpoint in {run.path}: starting from epoch 1")
-        run.start_fresh()
+        start_epoch = loop.fresh()
     tensorfile.write(work / "init.bin", init)
 
-    pops: list[str] = []
-    sizes = {p.id: p.size for p in ir.populations}
-    n_train, n_batches = len(split.train), -(-len(split.train) // s.batch_size)
-    wall = wall_before
     if start_epoch <= epochs:
-        wall = _run_epochs(ir, binary, work, run, options, log, pops, sizes, start_epoch, epochs, steps_done,
-                           wall_before, program, threads, n_train, n_batches)
-    metrics = run.metrics()
-    if options.plots and metrics:
-        plot_curves(metrics, run.path)
+        _run_epochs(loop, ir, program, binary, work, threads, start_epoch, steps_done, wall_before,
+                    -(-len(split.train) // s.batch_size))
+
+    def plot_sample(path: Path) -> None:
         if (payload := run.load_checkpoint()) is not None:
-            _plot_sample(ir, tensorfile.loads(payload), split.test, run.path / "raster.png")
-    return TrainSummary(ir.name, epochs, metrics, run.path, wall_before + time.perf_counter() - started)
+            _plot_sample(ir, tensorfile.loads(payload), split.test, path)
+
+    return loop.finish(wall_before + time.perf_counter() - started, plot_sample)
 
 
-def _run_epochs(ir, binary, work, run, options, log, pops, sizes, first, last, steps_done, wall, program, threads,
-                n_train, n_batches) -> float:
+def _run_epochs(loop: RunLoop, ir: ModelGraph, program, binary: Path, work: Path, threads: int, first: int,
+                steps_done: int, wall: float, n_batches: int) -> None:
+    """Run the program from epoch `first` to the last, tallying its output lines (program_driver.hpp):
+    "populations ID..." once the graph is loaded, then per batch "batch|test EPOCH INDEX SAMPLES
+    LOSS_SUM CORRECT SPIKES... OVERFLOW..." (one count per population each) and "epoch EPOCH STEPS"
+    after the epoch's test split, once its epoch file is written."""
     s = ir.settings
+    last = loop.last
+    sizes = {p.id: p.size for p in ir.populations}
     stderr_path = work / "stderr.txt"
     with open(stderr_path, "w") as err:
         proc = subprocess.Popen([str(binary), "--train", str(work / "init.bin"), str(work / "data.bin"), str(work),
                                  str(first), str(last), str(steps_done)],
                                 stdout=subprocess.PIPE, stderr=err, text=True, bufsize=1, preexec_fn=_die_with_parent,
                                 env={**os.environ, "SNNCC_NUM_THREADS": str(threads)})
-    tally: dict[str, Any] = {}
+    pops: list[str] = []
+    tally: dict[str, Tally] = {}
     bar = None
     t0 = time.perf_counter()
     train_s = 0.0
 
-    def fresh(epoch: int):
+    def fresh(epoch: int) -> dict[str, Tally]:
         nonlocal bar, t0
         t0 = time.perf_counter()
-        bar = progress(range(n_batches), desc=f"epoch {epoch}/{last}", total=n_batches, enabled=options.show_progress)
-        return {"train": [0.0, 0, 0, {}, {}], "test": [0.0, 0, 0, {}, {}]}
+        bar = loop.bar(epoch, range(n_batches), total=n_batches)
+        return {"train": Tally(pops), "test": Tally(pops)}
 
     try:
         assert proc.stdout is not None
@@ -252,21 +245,13 @@ def _run_epochs(ir, binary, work, run, options, log, pops, sizes, first, last, s
                 epoch, index, n = int(f[1]), int(f[2]), int(f[3])
                 loss_sum, correct = float(f[4]), int(f[5])
                 k = len(pops)
-                spikes = [int(v) for v in f[6:6 + k]]
-                overflow = [int(v) for v in f[6 + k:6 + 2 * k]]
-                t = tally["train" if f[0] == "batch" else "test"]
-                t[0] += loss_sum
-                t[1] += correct
-                t[2] += n
-                for pid, sp, ov in zip(pops, spikes, overflow):
-                    t[3][pid] = t[3].get(pid, 0) + sp
-                    t[4][pid] = t[4].get(pid, 0) + ov
+                spikes = dict(zip(pops, (int(v) for v in f[6:6 + k])))
+                overflow = dict(zip(pops, (int(v) for v in f[6 + k:6 + 2 * k])))
+                tally["train" if f[0] == "batch" else "test"].add(loss_sum, correct, n, spikes, overflow)
                 if f[0] == "batch":
-                    try:
-                        check_finite(loss_sum, f"epoch {epoch}, batch {index}")
-                    except NonFiniteError as exc:
+                    if (stop := loop.stop_message(loss_sum, epoch, index)) is not None:
                         proc.kill()
-                        raise HostTrainingError(run.stopped_message(exc)) from None
+                        raise HostTrainingError(stop)
                     bar.update(1)
                     if index % 5 == 1:
                         bar.set_postfix(loss=f"{loss_sum / n:.4f}", refresh=False)
@@ -276,29 +261,12 @@ def _run_epochs(ir, binary, work, run, options, log, pops, sizes, first, last, s
             if f[0] == "epoch":
                 epoch = int(f[1])
                 bar.close()
-                tr, te = tally["train"], tally["test"]
                 epoch_s = time.perf_counter() - t0
                 wall += epoch_s
-                row = {
-                    "epoch": epoch,
-                    "train_loss": tr[0] / tr[2],
-                    "train_acc": tr[1] / tr[2],
-                    "test_loss": te[0] / te[2],
-                    "test_acc": te[1] / te[2],
-                    "samples_per_s": tr[2] / max(train_s, 1e-9),
-                    "epoch_s": epoch_s,
-                    "wall_s": wall,
-                    "populations": {
-                        pid: {"spike_rate": tr[3][pid] / (tr[2] * s.timesteps * sizes[pid]), "overflow": int(tr[4][pid])}
-                        for pid in pops
-                    },
-                }
-                run.append_metrics(row)
+                row = epoch_row(epoch, tally["train"], tally["test"], train_s, epoch_s, wall, s.timesteps, sizes)
                 # one file per epoch: the program may already be past this epoch (stdout is buffered)
-                run.save_checkpoint(epoch, _checkpoint(work / f"epoch.{epoch}.bin", program, ir.name, epoch, wall))
+                loop.end_epoch(row, lambda: _checkpoint(work / f"epoch.{epoch}.bin", program, ir.name, epoch, wall))
                 (work / f"epoch.{epoch - 1}.bin").unlink(missing_ok=True)
-                log(f"epoch {epoch}: train loss {row['train_loss']:.4f}, train accuracy {row['train_acc']:.4f}, "
-                    f"test accuracy {row['test_acc']:.4f}, {row['samples_per_s']:.0f} samples/s")
                 if epoch < last:
                     tally = fresh(epoch + 1)
         rc = proc.wait()
@@ -312,7 +280,6 @@ def _run_epochs(ir, binary, work, run, options, log, pops, sizes, first, last, s
         lines = [ln for ln in stderr_path.read_text(errors="replace").splitlines() if ln.strip()]
         msg = lines[-1] if lines else f"exit status {rc}"
         raise HostTrainingError(msg[len("error: "):] if msg.startswith("error: ") else msg)
-    return wall
 
 
 def _die_with_parent() -> None:
