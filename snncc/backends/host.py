@@ -15,6 +15,7 @@ import os
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
@@ -265,7 +266,7 @@ def _run_epochs(loop: RunLoop, ir: ModelGraph, program, binary: Path, work: Path
                 wall += epoch_s
                 row = epoch_row(epoch, tally["train"], tally["test"], train_s, epoch_s, wall, s.timesteps, sizes)
                 # one file per epoch: the program may already be past this epoch (stdout is buffered)
-                loop.end_epoch(row, lambda: _checkpoint(work / f"epoch.{epoch}.bin", program, ir.name, epoch, wall))
+                loop.end_epoch(row, partial(_checkpoint, work / f"epoch.{epoch}.bin", program, ir.name, epoch, wall))
                 (work / f"epoch.{epoch - 1}.bin").unlink(missing_ok=True)
                 if epoch < last:
                     tally = fresh(epoch + 1)

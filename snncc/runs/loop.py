@@ -109,7 +109,8 @@ class RunLoop:
                         enabled=self.options.show_progress and self.writes)
 
     def stop_message(self, loss: float, epoch: int, batch: int) -> str | None:
-        """Why the run stops at this batch's loss (NaN or Inf) and where its last good checkpoint is; None when finite."""
+        """Why the run stops at this batch's loss (NaN or Inf), naming its last good checkpoint;
+        None when the loss is finite."""
         try:
             check_finite(loss, f"epoch {epoch}, batch {batch}")
         except NonFiniteError as exc:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import os
 import time
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -200,7 +201,7 @@ def train(ir: ModelGraph, options: TrainOptions, log: Callable[[str], None] = pr
         epoch_s = time.perf_counter() - t0
         wall += epoch_s
         row = epoch_row(epoch, tally, test, train_s, epoch_s, wall, s.timesteps, sizes)
-        loop.end_epoch(row, lambda: _checkpoint_bytes(ir.name, epoch, wall, net, optimizer))
+        loop.end_epoch(row, partial(_checkpoint_bytes, ir.name, epoch, wall, net, optimizer))
         if world > 1:
             dist.barrier()
 
