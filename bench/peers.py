@@ -155,7 +155,7 @@ def snncc_host_step(sizes, steps, batch, spikes_per_step, sparse: bool, work: Pa
     from snncc import tensorfile
     from snncc.driver import build, compile_spec
     from snncc.codegen.render import write_build_dir
-    from snncc.verify.harness import init_tensors
+    from snncc.driver import init_tensors
     from snncc.runtime.build import default_cache_root
 
     name = "bench_sparse" if sparse else "bench_dense"

@@ -1,8 +1,9 @@
-"""The compile driver: a spec file through every stage to a build directory, and building it.
+"""The compile driver: a spec file through every stage to a build directory, building it,
+and the INIT tensors the built program starts from.
 
 `compile_model` is the one way from a spec file to a program: spec -> IR -> plan -> program
 -> rendered files, for a target shape (LAYOUTS). The compile, build and verify commands
-and the host backend all obtain their programs here.
+and the host backend all obtain their programs here, and their INIT files from init_tensors.
 
 Environment: `POPLAR_SDK_ENABLED` (any non-empty value) says the Poplar SDK is enabled even
 when `popc` is not on PATH (poplar_sdk_available); `build(..., "poplar")` and
@@ -21,13 +22,15 @@ from .codegen import build_dir_problem, model_files, render, write_build_dir
 from .errors import UserError
 from .fsutil import check_output_dir, write_errors
 from .ir import ModelGraph, spec_to_ir
-from .lower import LoweringError, lower
+from .lower import LoweringError, lower, neuron_parameters
 from .partition import PlanError, make_plan
 from .partition.target import host_ir
 from .runtime.build import BuildError, build_cmake_project
 from .spec import load_spec
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from .lower import Program
     from .partition import Plan
 
@@ -120,3 +123,12 @@ def build(build_dir: str | os.PathLike, runtime: str = "host", cache_root: str |
     except BuildError as exc:
         raise UserError(f"{exc.stage} of {d} failed: {exc.first_error} (full log: {exc.log_path})") from None
     return out / "train"
+
+
+def init_tensors(ir: ModelGraph) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """(weights, INIT file contents): the initial weights and biases (snncc.torch.init, which
+    the reference uses too) and the per-neuron parameters (snncc.lower.neuron_parameters)."""
+    from .torch.init import initial_weights  # imports torch: only when a program is run
+
+    weights = {k: v.numpy() for k, v in initial_weights(ir).items()}
+    return weights, {**weights, **neuron_parameters(ir)}

@@ -181,7 +181,7 @@ def train_host(ir: ModelGraph, spec_path: Path, options, log: Callable[[str], No
         work = run.path / "work"
         work.mkdir(exist_ok=True)
         tensorfile.write(work / "data.bin", data_tensors(ir, epochs, split))
-        from ..verify.harness import init_tensors  # imports torch
+        from ..driver import init_tensors  # imports torch
 
         _, init = init_tensors(ir)
         binary = building.result()

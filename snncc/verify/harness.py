@@ -1,10 +1,11 @@
 """Running a built program on one batch: its INIT and batch files, one run, its result file.
 
 A program built by snncc.driver runs `train INIT BATCH RESULT STEPS`: STEPS training steps
-on the batch, starting from the INIT file's weights and neuron parameters, writing the last
-step's forward values, gradients and the final weights to RESULT (exit status 3: a spike
-list overflowed with overflow "error", the result is written all the same). Both the torch
-comparison (compare) and the memory measurement (memory) run it here.
+on the batch, starting from the INIT file's weights and neuron parameters
+(driver.init_tensors), writing the last step's forward values, gradients and the final
+weights to RESULT (exit status 3: a spike list overflowed with overflow "error", the result
+is written all the same). Both the torch comparison (compare) and the memory measurement
+(memory) run it here.
 """
 
 from __future__ import annotations
@@ -16,20 +17,13 @@ from pathlib import Path
 import numpy as np
 
 from .. import tensorfile
+from ..driver import init_tensors
 from ..ir import ModelGraph
-from ..lower import neuron_parameters
 
 #: exit statuses of a run that wrote its result
 RESULT_WRITTEN = (0, 3)
 
-
-def init_tensors(ir: ModelGraph) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """(weights, INIT file contents): the initial weights and biases (snncc.torch.init, which
-    the reference uses too) and the per-neuron parameters (snncc.lower.neuron_parameters)."""
-    from ..torch.init import initial_weights  # imports torch: only when a program is run
-
-    weights = {k: v.numpy() for k, v in initial_weights(ir).items()}
-    return weights, {**weights, **neuron_parameters(ir)}
+__all__ = ["RESULT_WRITTEN", "init_tensors", "make_batch", "run_program"]
 
 
 def make_batch(ir: ModelGraph, seed: int) -> tuple[np.ndarray, np.ndarray]:

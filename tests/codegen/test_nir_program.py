@@ -21,7 +21,8 @@ from snncc.cli import main
 from snncc.driver import build, compile_spec
 from snncc.codegen.render import write_build_dir
 from snncc.verify.compare import verify
-from snncc.verify.harness import init_tensors, run_program
+from snncc.driver import init_tensors
+from snncc.verify.harness import run_program
 from snncc.runtime.build import default_cache_root
 
 T, B = 40, 4
