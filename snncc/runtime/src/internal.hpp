@@ -146,11 +146,6 @@ struct DeviceAccess {
   static poplar::Device make(const poplar::Target &t);
 };
 
-/// Per-tile bytes as the engine would allocate them; vertex state included.
-snncc::runtime::Report memoryModel(const GraphState &g);
-/// Modelled IPU vertex-state bytes of one vertex.
-std::uint64_t vertexStateBytes(const VertexNode &v);
-
 /// Persistent workers for BSP supersteps (see ThreadPool.cpp). parallelFor
 /// splits [0, n) into T fixed contiguous blocks [n*k/T, n*(k+1)/T); thread k
 /// (the caller is thread 0) runs block k, except that the caller, once done

@@ -1,0 +1,162 @@
+// Copyright (c) 2024 snncc authors. SPDX-License-Identifier: Apache-2.0
+// The memory model (bytes per tile as an Engine allocates them, vertex state
+// as the IPU would hold it), the runtime report and its JSON.
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "engine.hpp"
+
+namespace snncc {
+namespace host {
+namespace {
+
+std::string jsonString(const std::string &s) {
+  std::string o = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      o += '\\';
+      o += c;
+    } else if ((unsigned char)c < 0x20) {
+      char b[8];
+      std::snprintf(b, sizeof b, "\\u%04x", c);
+      o += b;
+    } else {
+      o += c;
+    }
+  }
+  return o + "\"";
+}
+
+} // namespace
+
+std::uint64_t vertexStateBytes(const VertexNode &v) {
+  std::uint64_t b = 0;
+  for (std::size_t f = 0; f < v.fields.size(); ++f) {
+    const FieldInfo &fi = v.info->fields[f];
+    const FieldState &s = v.fields[f];
+    switch (fi.kind) {
+    case FieldKind::Edge2D:
+      b += fi.ptrBytes + s.size * fi.entryBytes;
+      break;
+    case FieldKind::StateVector:
+      b += fi.ptrBytes + s.size * fi.type->size;
+      break;
+    default:
+      b += fi.ptrBytes;
+    }
+  }
+  return (b + 3) / 4 * 4;
+}
+
+snncc::runtime::Report memoryModel(const GraphState &g) {
+  snncc::runtime::Report r;
+  r.target = g.target.getTargetArchString();
+  r.numTiles = g.target.getNumTiles();
+  r.bytesPerTile = g.target.getBytesPerTile();
+  std::map<unsigned, snncc::runtime::TileReport> tiles;
+  auto tileReport = [&](unsigned t) -> snncc::runtime::TileReport & {
+    auto &tr = tiles[t];
+    tr.tile = t;
+    return tr;
+  };
+  for (const Variable &v : g.vars) {
+    const unsigned sz = info(v.type)->size;
+    std::size_t i = 0;
+    while (i < v.n) { // runs of one tile
+      std::size_t j = i;
+      while (j < v.n && v.tile[j] == v.tile[i])
+        ++j;
+      if (v.tile[i] != kUnmapped) {
+        auto &tr = tileReport(v.tile[i]);
+        tr.tensorBytes[v.name] += (j - i) * sz;
+        tr.totalBytes += (j - i) * sz;
+      }
+      i = j;
+    }
+  }
+  for (const VertexNode &v : g.vertices) {
+    if (v.tile == kUnmapped)
+      continue;
+    auto &tr = tileReport(v.tile);
+    const std::uint64_t b = vertexStateBytes(v);
+    tr.vertexStateBytes += b;
+    tr.totalBytes += b;
+  }
+  for (auto &kv : tiles) {
+    r.maxTileBytes = std::max(r.maxTileBytes, kv.second.totalBytes);
+    r.totalBytes += kv.second.totalBytes;
+    r.tiles.push_back(std::move(kv.second));
+  }
+  return r;
+}
+
+} // namespace host
+} // namespace snncc
+
+namespace snncc {
+namespace runtime {
+
+Report report(const poplar::Engine &engine) {
+  const host::EngineState &e = host::EngineAccess::state(engine);
+  Report r = e.memory;
+  r.numThreads = e.numThreads;
+  for (unsigned c = 0; c < e.computeSets.size(); ++c) {
+    const auto &p = e.computeSets[c];
+    r.computeSets.push_back(ComputeSetReport{c, p.name, p.numVertices, p.tiles.size(),
+                                             p.exchangeBytes, p.executions});
+  }
+  r.copyExchangeBytes = e.copyExchangeBytes;
+  r.streamBytesToDevice = e.streamIn;
+  r.streamBytesToHost = e.streamOut;
+  return r;
+}
+
+Report memoryReport(const poplar::Graph &graph) {
+  return host::memoryModel(host::GraphAccess::state(graph));
+}
+
+void writeReport(const poplar::Engine &engine, const std::string &path) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << report(engine).toJSON() << "\n";
+    if (!out)
+      throw std::runtime_error("cannot write runtime report " + tmp);
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0)
+    throw std::runtime_error("cannot rename runtime report to " + path);
+}
+
+std::string Report::toJSON() const {
+  using host::jsonString;
+  std::ostringstream o;
+  o << "{\"target\": " << jsonString(target) << ", \"numTiles\": " << numTiles
+    << ", \"bytesPerTile\": " << bytesPerTile << ", \"numThreads\": " << numThreads
+    << ", \"maxTileBytes\": " << maxTileBytes << ", \"totalBytes\": " << totalBytes
+    << ", \"copyExchangeBytes\": " << copyExchangeBytes
+    << ", \"streamBytesToDevice\": " << streamBytesToDevice
+    << ", \"streamBytesToHost\": " << streamBytesToHost << ", \"tiles\": [";
+  for (std::size_t i = 0; i < tiles.size(); ++i) {
+    const TileReport &t = tiles[i];
+    o << (i ? ", " : "") << "{\"tile\": " << t.tile << ", \"totalBytes\": " << t.totalBytes
+      << ", \"vertexStateBytes\": " << t.vertexStateBytes << ", \"tensorBytes\": {";
+    std::size_t k = 0;
+    for (const auto &kv : t.tensorBytes)
+      o << (k++ ? ", " : "") << jsonString(kv.first) << ": " << kv.second;
+    o << "}}";
+  }
+  o << "], \"computeSets\": [";
+  for (std::size_t i = 0; i < computeSets.size(); ++i) {
+    const ComputeSetReport &c = computeSets[i];
+    o << (i ? ", " : "") << "{\"id\": " << c.id << ", \"name\": " << jsonString(c.name)
+      << ", \"numVertices\": " << c.numVertices << ", \"numTiles\": " << c.numTiles
+      << ", \"exchangeBytes\": " << c.exchangeBytes << ", \"executions\": " << c.executions
+      << "}";
+  }
+  o << "]}";
+  return o.str();
+}
+
+} // namespace runtime
+} // namespace snncc
