@@ -239,7 +239,7 @@ bool Graph::addCodelets(std::string src, CodeletFileType, std::string) {
       throw graph_program_compilation_error(
           src + ": vertex classes not registered for '" + base +
           "' in this host program: " + list +
-          " (add them with SNNCC_REGISTER_VERTEX in the host registration file)");
+          " (register them with a Registrar in the host registration file)");
     }
     if (registered.empty())
       throw graph_program_compilation_error(src + ": no vertex registered for '" + base + "'");

@@ -12,16 +12,20 @@
 ///   // host_vertices.cpp (generated; the codelets stay pure Poplar)
 ///   #include <snncc/vertex_registry.hpp>
 ///   #include "codelets/lif.cpp"
-///   SNNCC_REGISTER_VERTEX("lif.cpp", "snncc::LifForward<float>",
-///                         snncc::LifForward<float>, ids, count, weights, v, n);
+///   namespace {
+///   using V0 = snncc::LifForward<float>;
+///   const snncc::host::Registrar registerV0(snncc::host::makeVertex<V0>(
+///       "lif.cpp", "snncc::LifForward<float>",
+///       {snncc::host::field<&V0::ids>("ids"), snncc::host::field<&V0::n>("n")}));
+///   }
 /// \endcode
 ///
-/// The first argument is the codelet file's basename (addCodelets(path)
-/// checks the vertices of basename(path) against it); the second the name
-/// programs pass to addVertex; the third the C++ class (use an alias if it
-/// contains a top-level comma); then every field, at most 64. Each field's
-/// kind (edge or vertex state, direction, element type, layout) is deduced
-/// from its declaration, so nothing else needs to be said.
+/// makeVertex takes the codelet file's basename (addCodelets(path) checks the
+/// vertices of basename(path) against it), the name programs pass to
+/// addVertex, and the table of every field: a pointer to the member and the
+/// name programs write in v["name"]. Each field's kind (edge or vertex state,
+/// direction, element type, layout) is deduced from the member's declaration,
+/// so nothing else needs to be said.
 #ifndef snncc_vertex_registry_hpp
 #define snncc_vertex_registry_hpp
 
@@ -30,6 +34,7 @@
 #include <new>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <poplar/HalfFloat.hpp>
@@ -85,8 +90,8 @@ struct VertexInfo {
   std::vector<FieldInfo> fields;
 };
 
-/// Add a vertex type to the process-wide table (called before main by
-/// SNNCC_REGISTER_VERTEX). A second registration of a name is recorded and
+/// Add a vertex type to the process-wide table (called before main by a
+/// Registrar). A second registration of a name is recorded and
 /// reported by addCodelets/addVertex.
 /// \param info The vertex type.
 void registerVertex(VertexInfo info);
@@ -369,7 +374,8 @@ VertexInfo makeVertex(const char *file, const char *name,
                     std::vector<FieldInfo>(fields)};
 }
 
-/// Registers at static-initialisation time.
+/// Registers a vertex type at static-initialisation time: one namespace-scope
+/// Registrar per vertex type in the host registration file.
 struct Registrar {
   /// \param info The vertex type.
   explicit Registrar(VertexInfo info) { registerVertex(std::move(info)); }
@@ -377,93 +383,5 @@ struct Registrar {
 
 } // namespace host
 } // namespace snncc
-
-#define SNNCC_CAT_(a, b) a##b
-#define SNNCC_CAT(a, b) SNNCC_CAT_(a, b)
-/// One field of vertex class V, for SNNCC_REGISTER_VERTEX.
-#define SNNCC_FIELD(V, f) ::snncc::host::field<&V::f>(#f)
-#define SNNCC_PP_ARG_N_(_1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _13, _14, _15, _16, _17, _18, _19, _20, _21, _22, _23, _24, _25, _26, _27, _28, _29, _30, _31, _32, _33, _34, _35, _36, _37, _38, _39, _40, _41, _42, _43, _44, _45, _46, _47, _48, _49, _50, _51, _52, _53, _54, _55, _56, _57, _58, _59, _60, _61, _62, _63, _64, N, ...) N
-#define SNNCC_PP_NARG_(...) SNNCC_PP_ARG_N_(__VA_ARGS__)
-#define SNNCC_PP_NARG(...) SNNCC_PP_NARG_(__VA_ARGS__, 64, 63, 62, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48, 47, 46, 45, 44, 43, 42, 41, 40, 39, 38, 37, 36, 35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1)
-#define SNNCC_FIELDS_1(V, f) SNNCC_FIELD(V, f)
-#define SNNCC_FIELDS_2(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_1(V, __VA_ARGS__)
-#define SNNCC_FIELDS_3(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_2(V, __VA_ARGS__)
-#define SNNCC_FIELDS_4(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_3(V, __VA_ARGS__)
-#define SNNCC_FIELDS_5(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_4(V, __VA_ARGS__)
-#define SNNCC_FIELDS_6(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_5(V, __VA_ARGS__)
-#define SNNCC_FIELDS_7(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_6(V, __VA_ARGS__)
-#define SNNCC_FIELDS_8(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_7(V, __VA_ARGS__)
-#define SNNCC_FIELDS_9(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_8(V, __VA_ARGS__)
-#define SNNCC_FIELDS_10(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_9(V, __VA_ARGS__)
-#define SNNCC_FIELDS_11(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_10(V, __VA_ARGS__)
-#define SNNCC_FIELDS_12(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_11(V, __VA_ARGS__)
-#define SNNCC_FIELDS_13(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_12(V, __VA_ARGS__)
-#define SNNCC_FIELDS_14(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_13(V, __VA_ARGS__)
-#define SNNCC_FIELDS_15(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_14(V, __VA_ARGS__)
-#define SNNCC_FIELDS_16(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_15(V, __VA_ARGS__)
-#define SNNCC_FIELDS_17(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_16(V, __VA_ARGS__)
-#define SNNCC_FIELDS_18(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_17(V, __VA_ARGS__)
-#define SNNCC_FIELDS_19(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_18(V, __VA_ARGS__)
-#define SNNCC_FIELDS_20(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_19(V, __VA_ARGS__)
-#define SNNCC_FIELDS_21(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_20(V, __VA_ARGS__)
-#define SNNCC_FIELDS_22(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_21(V, __VA_ARGS__)
-#define SNNCC_FIELDS_23(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_22(V, __VA_ARGS__)
-#define SNNCC_FIELDS_24(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_23(V, __VA_ARGS__)
-#define SNNCC_FIELDS_25(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_24(V, __VA_ARGS__)
-#define SNNCC_FIELDS_26(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_25(V, __VA_ARGS__)
-#define SNNCC_FIELDS_27(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_26(V, __VA_ARGS__)
-#define SNNCC_FIELDS_28(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_27(V, __VA_ARGS__)
-#define SNNCC_FIELDS_29(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_28(V, __VA_ARGS__)
-#define SNNCC_FIELDS_30(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_29(V, __VA_ARGS__)
-#define SNNCC_FIELDS_31(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_30(V, __VA_ARGS__)
-#define SNNCC_FIELDS_32(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_31(V, __VA_ARGS__)
-#define SNNCC_FIELDS_33(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_32(V, __VA_ARGS__)
-#define SNNCC_FIELDS_34(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_33(V, __VA_ARGS__)
-#define SNNCC_FIELDS_35(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_34(V, __VA_ARGS__)
-#define SNNCC_FIELDS_36(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_35(V, __VA_ARGS__)
-#define SNNCC_FIELDS_37(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_36(V, __VA_ARGS__)
-#define SNNCC_FIELDS_38(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_37(V, __VA_ARGS__)
-#define SNNCC_FIELDS_39(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_38(V, __VA_ARGS__)
-#define SNNCC_FIELDS_40(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_39(V, __VA_ARGS__)
-#define SNNCC_FIELDS_41(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_40(V, __VA_ARGS__)
-#define SNNCC_FIELDS_42(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_41(V, __VA_ARGS__)
-#define SNNCC_FIELDS_43(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_42(V, __VA_ARGS__)
-#define SNNCC_FIELDS_44(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_43(V, __VA_ARGS__)
-#define SNNCC_FIELDS_45(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_44(V, __VA_ARGS__)
-#define SNNCC_FIELDS_46(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_45(V, __VA_ARGS__)
-#define SNNCC_FIELDS_47(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_46(V, __VA_ARGS__)
-#define SNNCC_FIELDS_48(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_47(V, __VA_ARGS__)
-#define SNNCC_FIELDS_49(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_48(V, __VA_ARGS__)
-#define SNNCC_FIELDS_50(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_49(V, __VA_ARGS__)
-#define SNNCC_FIELDS_51(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_50(V, __VA_ARGS__)
-#define SNNCC_FIELDS_52(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_51(V, __VA_ARGS__)
-#define SNNCC_FIELDS_53(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_52(V, __VA_ARGS__)
-#define SNNCC_FIELDS_54(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_53(V, __VA_ARGS__)
-#define SNNCC_FIELDS_55(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_54(V, __VA_ARGS__)
-#define SNNCC_FIELDS_56(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_55(V, __VA_ARGS__)
-#define SNNCC_FIELDS_57(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_56(V, __VA_ARGS__)
-#define SNNCC_FIELDS_58(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_57(V, __VA_ARGS__)
-#define SNNCC_FIELDS_59(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_58(V, __VA_ARGS__)
-#define SNNCC_FIELDS_60(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_59(V, __VA_ARGS__)
-#define SNNCC_FIELDS_61(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_60(V, __VA_ARGS__)
-#define SNNCC_FIELDS_62(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_61(V, __VA_ARGS__)
-#define SNNCC_FIELDS_63(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_62(V, __VA_ARGS__)
-#define SNNCC_FIELDS_64(V, f, ...) SNNCC_FIELD(V, f), SNNCC_FIELDS_63(V, __VA_ARGS__)
-#define SNNCC_FIELDS_(N, V, ...) SNNCC_CAT(SNNCC_FIELDS_, N)(V, __VA_ARGS__)
-
-/// Register vertex class TYPE under NAME for codelet file FILE (basename),
-/// with its fields: SNNCC_REGISTER_VERTEX("f.cpp", "ns::X<float>", ns::X<float>, a, b);
-#define SNNCC_REGISTER_VERTEX(FILE, NAME, TYPE, ...)                           \
-  static const ::snncc::host::Registrar SNNCC_CAT(snnccVertexRegistrar_,       \
-                                                  __COUNTER__)(                \
-      ::snncc::host::makeVertex<TYPE>(                                         \
-          FILE, NAME,                                                          \
-          {SNNCC_FIELDS_(SNNCC_PP_NARG(__VA_ARGS__), TYPE, __VA_ARGS__)}))
-
-/// Register a vertex class without fields.
-#define SNNCC_REGISTER_VERTEX_NO_FIELDS(FILE, NAME, TYPE)                      \
-  static const ::snncc::host::Registrar SNNCC_CAT(snnccVertexRegistrar_,       \
-                                                  __COUNTER__)(                \
-      ::snncc::host::makeVertex<TYPE>(FILE, NAME, {}))
 
 #endif // snncc_vertex_registry_hpp
