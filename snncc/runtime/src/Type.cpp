@@ -1,4 +1,6 @@
 // Copyright (c) 2024 snncc authors. SPDX-License-Identifier: Apache-2.0
+// Element types (poplar::FLOAT, ...) and the conversion of host values to
+// them, range-checked.
 #include <cmath>
 #include <cstring>
 
