@@ -76,7 +76,7 @@ PNG = FileKind("a PNG image", _head_matches(rb"\x89PNG\r\n\x1a\n"))
 JSON_SCHEMA = FileKind("a JSON Schema", _head_matches(rb'\s*\{\s*"\$schema"\s*:\s*"https?://json-schema\.org/'))
 NIR = FileKind("a NIR (HDF5) file", _head_matches(rb"\x89HDF\r\n\x1a\n"))
 
-#: how the description of a model file written by `snncc import-nir` begins (snncc.nir)
+#: how the description of a model file written by `snncc import-nir` begins (snncc.nir.importer)
 IMPORTED_DESCRIPTION = "Imported from NIR by snncc import-nir"
 #: model files larger than this are not parsed to recognise them (an import is kilobytes)
 IMPORTED_MODEL_MAX_BYTES = 64 << 20
