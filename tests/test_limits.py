@@ -22,7 +22,7 @@ import pytest
 from snncc.cli import main
 from snncc import machine
 
-from test_spec_arrays import ARRAYS, BASE, MARK
+from documents import ARRAYS, ARRAYS_MODEL, MARK
 
 GIB = 1 << 30
 MACHINE = 8 * GIB
@@ -60,7 +60,7 @@ def good_members() -> dict[str, bytes]:
     return out
 
 
-def validate(tmp_path, capsys, text: str = BASE) -> tuple[int, str]:
+def validate(tmp_path, capsys, text: str = ARRAYS_MODEL) -> tuple[int, str]:
     path = tmp_path / "model.json"
     path.write_text(text.replace(MARK, ""), encoding="utf-8")
     code = main(["validate", str(path)])

@@ -14,7 +14,7 @@ from documents import paths
 from snncc.ir import spec_to_ir
 from snncc.spec import SpecError, parse_spec, schema_text
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads(schema_text())
 EXAMPLE = json.loads((ROOT / "examples" / "digits.json").read_text())
 

@@ -12,7 +12,7 @@ import pytest
 from snncc.cli import main
 from snncc.spec import load_spec, schema_text
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
 
 SCHEMA_PATH = ROOT / "schemas" / "snncc-model.schema.json"

@@ -1,6 +1,6 @@
 """The arrays file: per-neuron parameters and given weights by {"array": NAME}.
 
-One invalid spec per rule, located like tests/test_invalid_specs.py (the marker «» is
+One invalid spec per rule, located like tests/spec/test_invalid_specs.py (the marker «» is
 placed by hand before the value the error must point at), and a valid spec whose
 arrays reach the IR and snncc.torch.
 """
@@ -13,42 +13,14 @@ import numpy as np
 import pytest
 import torch
 
+from documents import ARRAYS, ARRAYS_MODEL, MARK
 from snncc.cli import main
 from snncc.ir import spec_to_ir
 from snncc.spec import load_spec
 from snncc.torch import build_model
 
-MARK = "«»"
 
-BASE = """{
-  "name": "arr",
-  "timesteps": 10,
-  "arrays": "arr.npz",
-  "populations": [
-    {"kind": "input", "id": "inp", "size": 4},
-    {"kind": "neuron", "id": "hid", "size": 3, "neuron": {"model": "lif", "beta": {"array": "beta_hid"}, "threshold": {"array": "theta_hid"}}},
-    {"kind": "neuron", "id": "out", "size": 2, "neuron": {"model": "cuba_lif", "beta": 0.9, "alpha": {"array": "alpha_out"}}}
-  ],
-  "projections": [
-    {"id": "p1", "source": "inp", "target": "hid", "initial_weights": {"array": "w1"}, "initial_bias": {"array": "b1"}},
-    {"id": "p2", "source": "hid", "target": "out", "bias": false, "initial_weights": {"array": "w2"}}
-  ],
-  "readout": {"population": "out", "decoding": "spike_count"},
-  "data": {"kind": "synthetic", "num_classes": 2, "num_samples": 8}
-}
-"""
-
-ARRAYS = {
-    "beta_hid": np.array([0.5, 0.9, 1.0]),
-    "theta_hid": np.array([0.45, 1.0, 1.7]),
-    "alpha_out": np.array([0.2, 0.7]),
-    "w1": np.arange(12, dtype=np.float32).reshape(4, 3) / 10,
-    "b1": np.array([0.1, -0.2, 0.3]),
-    "w2": np.ones((3, 2)),
-}
-
-
-def edit(old: str, new: str, text: str = BASE) -> str:
+def edit(old: str, new: str, text: str = ARRAYS_MODEL) -> str:
     assert text.count(old) == 1, f"ambiguous or missing edit anchor {old!r}"
     return text.replace(old, new)
 
@@ -61,7 +33,7 @@ def write(tmp_path, text: str, arrays: dict | None = None):
 
 
 def test_valid_arrays_reach_the_ir_and_torch(tmp_path):
-    spec = load_spec(write(tmp_path, BASE))
+    spec = load_spec(write(tmp_path, ARRAYS_MODEL))
     ir = spec_to_ir(spec)
     hid, out = ir.population("hid"), ir.population("out")
     assert hid.beta == (0.5, 0.9, 1.0) and hid.threshold == (0.45, 1.0, 1.7) and hid.per_neuron
@@ -133,7 +105,7 @@ def test_invalid_arrays_are_located(tmp_path, capsys, name, text, ptr, fragment)
 
 
 def test_unreadable_arrays_file(tmp_path, capsys):
-    path = write(tmp_path, BASE)
+    path = write(tmp_path, ARRAYS_MODEL)
     (tmp_path / "arr.npz").write_text("not a zip file")
     assert main(["validate", str(path)]) == 1
     err = capsys.readouterr().err.strip()
