@@ -21,6 +21,7 @@ import numpy as np
 from numpy.lib import format as npy_format
 
 from .. import machine
+from ..textfmt import format_memory
 
 NPY_MAGIC = b"\x93NUMPY"
 
@@ -29,19 +30,12 @@ class NpzError(ValueError):
     """An .npz file or member that cannot be read: a one-line message without the path."""
 
 
-def format_bytes(n: float) -> str:
-    for unit, size in (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if n >= size:
-            return f"{n / size:,.1f} {unit}"
-    return f"{int(n)} bytes"
-
-
 def memory_problem(needed: float, what: str) -> str | None:
     """A message when `what` needs more bytes than this machine has, else None."""
     have = machine.machine_memory()
     if needed <= have:
         return None
-    return f"{what} needs {format_bytes(needed)} of memory, this machine has {format_bytes(have)}"
+    return f"{what} needs {format_memory(needed)} of memory, this machine has {format_memory(have)}"
 
 
 def not_regular_file(path: Path) -> str | None:

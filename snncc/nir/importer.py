@@ -206,7 +206,7 @@ def _neuron(name: str, node, opt: ImportOptions) -> _Neuron:
 
 
 def _population(nr: _Neuron, pop_id: str, reset: str, arrays: dict[str, np.ndarray]) -> dict:
-    """The population of a neuron node, its per-neuron parameters (now of its size) added
+    """The population of a neuron node, its per-neuron parameters (broadcast to its size) added
     to arrays where they differ between neurons."""
     size = nr.size
     _check_population_size(nr.name, nr.kind, size)
@@ -534,11 +534,12 @@ def write_import(imported: Imported, out: str | Path) -> tuple[Path, Path]:
     """Write the model file and its arrays file beside it (each atomically); returns both paths."""
     from ..fsutil import import_output_paths, write_bytes_atomic, write_errors, write_text_atomic
     from ..resources import resource_dir
+    from ..spec.schema import SCHEMA_FILE
 
     out, arrays_path = import_output_paths(out)
     doc = dict(imported.document)
     try:
-        schema = resource_dir("schemas") / "snncc-model.schema.json"
+        schema = resource_dir("schemas") / SCHEMA_FILE
         rel = os.path.relpath(schema, out.resolve().parent)
         doc = {"$schema": Path(rel).as_posix(), **doc}
     except (FileNotFoundError, ValueError):

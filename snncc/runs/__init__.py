@@ -5,7 +5,8 @@ A run directory holds
   checkpoint.bin   the last finished epoch's state, written atomically (opaque bytes
                    from the backend; the torch backend stores torch.save output);
   checkpoint.json  which epoch checkpoint.bin holds, written after it;
-  loss.png, accuracy.png, raster.png   plots.
+  loss.png, accuracy.png, raster.png   plots;
+  program/, work/  the host backend's generated program and its working files.
 Nothing here knows about torch models, so every backend can share it.
 """
 

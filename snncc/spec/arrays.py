@@ -17,9 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .jsonloc import Path_
 from .models import ArrayRef, ModelSpec, NeuronPopulation, Sparse
-
-Path_ = tuple[str | int, ...]
 
 
 def references(spec: ModelSpec) -> Iterator[tuple[Path_, ArrayRef, tuple[int, ...], str]]:
@@ -46,7 +45,8 @@ def _read_referenced(path: Path, label: str, refs) -> tuple[dict[str, np.ndarray
     each reference; or a problem of the whole file (third element). Only referenced members
     are inflated, each after its header's shape and dtype matched and its memory fits."""
     from .. import machine
-    from ..data.npzfile import NpzArchive, NpzError, format_bytes, not_regular_file
+    from ..data.npzfile import NpzArchive, NpzError, not_regular_file
+    from ..textfmt import format_memory
 
     if (why := not_regular_file(path)) is not None:
         return {}, [], why
@@ -81,8 +81,8 @@ def _read_referenced(path: Path, label: str, refs) -> tuple[dict[str, np.ndarray
                     continue
                 needed = head.nbytes + 8 * head.size  # as stored, then as float64
                 if needed > budget:
-                    problems.append((loc, f"array '{name}' {list(shape)} needs {format_bytes(needed)} of memory to "
-                                     f"read, this machine has {format_bytes(budget)}"))
+                    problems.append((loc, f"array '{name}' {list(shape)} needs {format_memory(needed)} of memory to "
+                                     f"read, this machine has {format_memory(budget)}"))
                     budget = 0  # the rest cannot be read either
                     continue
                 budget -= 8 * head.size

@@ -18,6 +18,7 @@ import sys
 from dataclasses import dataclass
 from json.decoder import scanstring
 
+#: a value's place in a JSON document: object keys and array indices from the root
 Path_ = tuple[str | int, ...]
 
 #: Nesting levels of arrays and objects a model file may have. A model needs about 5;

@@ -1,9 +1,10 @@
 """Read a model file into a validated ModelSpec, or into every located problem it has.
 
 Three rounds, each reporting all its problems: the JSON text (the parser's line and
-column, duplicate keys), the schema (pydantic, strict types), and the semantic checks
-across fields (snncc.spec.semantic). Positions come from snncc.spec.jsonloc, so every
-problem points at the offending value in the text.
+column, and what snncc.spec.jsonloc's scan finds: duplicate keys, non-finite or oversized
+numbers, deep nesting), the schema (pydantic, strict types), and the checks across fields
+(snncc.spec.semantic) with those of the arrays file (snncc.spec.arrays). Positions come
+from snncc.spec.jsonloc, so every problem points at the offending value in the text.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pydantic
+
+from ..machine import collection_paused
 from . import jsonloc
-from .errors import Problem, SpecError, pointer
 from .arrays import load_arrays
+from .errors import Problem, SpecError, pointer
 from .models import VALUE_TAGS, ModelSpec
 from .semantic import check_semantics
-from ..machine import collection_paused
 
 
 # pydantic puts the tag of a discriminated union into the error location; the

@@ -119,8 +119,5 @@ def zero_delay_cycles(spec: ModelSpec) -> list[list[str]]:
     components = [c for c in nx.strongly_connected_components(graph)
                   if len(c) > 1 or graph.has_edge(next(iter(c)), next(iter(c)))]
     for component in sorted(components, key=sorted):
-        sub = graph.subgraph(component)
-        edges = sorted(key for _, _, key in sub.edges(keys=True))
-        if len(component) > 1 or edges:
-            cycles.append(edges)
+        cycles.append(sorted(key for _, _, key in graph.subgraph(component).edges(keys=True)))
     return cycles

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from . import resolve
+from .jsonloc import Path_
 from .models import (
     CubaLIF,
     DigitsData,
@@ -24,7 +25,6 @@ from .models import (
     SyntheticData,
 )
 
-Path_ = tuple[str | int, ...]
 Found = Iterator[tuple[Path_, str]]
 
 #: Inputs and classes of scikit-learn's digits data set.
@@ -32,7 +32,8 @@ DIGITS_INPUTS, DIGITS_CLASSES = 64, 10
 
 
 def check_semantics(spec: ModelSpec, base_dir: Path | None = None) -> list[tuple[Path_, str]]:
-    """Every cross-field problem of a schema-valid spec, in document order."""
+    """Every cross-field problem of a schema-valid spec, check by check (SpecError orders
+    them by their position in the file)."""
     problems: list[tuple[Path_, str]] = []
     for check in (_ids, _neurons, _sparsity, _projections, _cycles, _reachability, _readout, _data, _training,
                   _target):

@@ -10,7 +10,7 @@ refuse cannot run here, and one near the limit may still fail later, as before.
 from __future__ import annotations
 
 from .. import machine
-from ..data.npzfile import format_bytes
+from ..textfmt import format_memory
 from ..ir import ModelGraph
 
 FLOAT = 4
@@ -89,7 +89,7 @@ def memory_problem(needed: int, what: str, device: str = "cpu") -> str | None:
     have, where = device_memory(device)
     if needed <= have:
         return None
-    return f"{what} needs at least {format_bytes(needed)} of memory, {where} {format_bytes(have)}"
+    return f"{what} needs at least {format_memory(needed)} of memory, {where} {format_memory(have)}"
 
 
 def training_problem(ir: ModelGraph, device: str) -> str | None:
