@@ -107,6 +107,7 @@ def scratch(tmp_path_factory) -> Path:
 
 @settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(document=from_schema(SCHEMA))
+# a path with a NUL character, which no file name can hold (os.stat raises ValueError on it)
 @example(document={**EXAMPLES["digits"], "arrays": "a\x00b.npz"})
 @example(document={**EXAMPLES["digits"], "data": {"kind": "npz", "path": "a\x00b.npz"}})
 def test_schema_documents(tmp_path_factory, document):
@@ -148,6 +149,8 @@ def mutated_examples(draw):
 
 @settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(text=mutated_examples())
+# values the mutations reach only rarely: a clock that makes step times overflow, an id with a
+# line break, a device file as the arrays file
 @example(text=json.dumps({**EXAMPLES["digits"], "target": {"clock_hz": 1e-300}}))
 @example(text=json.dumps({**EXAMPLES["digits"], "name": "abc\n"}))
 @example(text=json.dumps({**EXAMPLES["digits"], "arrays": "/dev/zero"}))
@@ -174,6 +177,7 @@ def damaged_texts(draw):
 
 @settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(text=damaged_texts())
+# nesting far beyond Python's recursion limit, an integer longer than Python reads
 @example(text="[" * 100_000)
 @example(text='{"timesteps": ' + "9" * 5000 + "}")
 def test_damaged_texts(tmp_path_factory, text):
