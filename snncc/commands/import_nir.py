@@ -14,6 +14,7 @@ import re
 from ..errors import UserError
 from ..spec import load_spec
 from ..spec.models import ID_PATTERN, ModelSpec
+from ..spec.schema import spec_limit
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     check_import_outputs(args.output, "-o", reads=[args.file])  # before any work
     if args.dt is not None and not (math.isfinite(args.dt) and args.dt > 0):
         raise UserError(f"--dt must be a finite number of seconds > 0, not {args.dt:g}")
-    max_timesteps = snn_nir.spec_limit(ModelSpec, "timesteps")
+    max_timesteps = spec_limit(ModelSpec, "timesteps")
     if not 1 <= args.timesteps <= max_timesteps:
         raise UserError(f"--timesteps must be in [1, {max_timesteps}], not {args.timesteps}")
     stem = re.sub(r"\.json$", "", args.output.replace("\\", "/").rsplit("/", 1)[-1])

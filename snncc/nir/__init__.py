@@ -11,10 +11,10 @@ The `nir` library is imported only by the functions that read or build NIR nodes
 
 from .exporter import export_dt, export_graph, model_weights, write_export
 from .graph import NORSE_DT, SNNTORCH_DT, FlatGraph, NIRError, flat_graph, read_graph
-from .importer import ImportOptions, Imported, assumptions, import_graph, spec_limit, validate_import, write_import
+from .importer import ImportOptions, Imported, assumptions, import_graph, validate_import, write_import
 
 __all__ = [
     "NORSE_DT", "SNNTORCH_DT", "FlatGraph", "ImportOptions", "Imported", "NIRError", "assumptions", "export_dt",
-    "export_graph", "flat_graph", "import_graph", "model_weights", "read_graph", "spec_limit", "validate_import",
+    "export_graph", "flat_graph", "import_graph", "model_weights", "read_graph", "validate_import",
     "write_export", "write_import",
 ]

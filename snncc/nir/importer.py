@@ -458,16 +458,9 @@ class _Identifiers:
         return ident
 
 
-def spec_limit(model, field: str) -> int:
-    """The upper bound (le) of an integer field of the spec's schema, e.g. a population's size."""
-    for rule in model.model_fields[field].metadata:
-        if getattr(rule, "le", None) is not None:
-            return int(rule.le)
-    raise LookupError(f"{model.__name__}.{field} has no upper bound")
-
-
 def _check_population_size(name: str, kind: str, size: int) -> None:
     from ..spec.models import NeuronPopulation
+    from ..spec.schema import spec_limit
 
     limit = spec_limit(NeuronPopulation, "size")
     if size > limit:

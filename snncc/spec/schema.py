@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema
 
 from .models import ModelSpec
@@ -32,3 +33,11 @@ def model_schema() -> dict[str, Any]:
 def schema_text() -> str:
     """The JSON Schema as the committed file holds it (stable formatting, final newline)."""
     return json.dumps(model_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+def spec_limit(model: type[BaseModel], field: str) -> int:
+    """The upper bound (le) of an integer field of the schema, e.g. a population's size."""
+    for rule in model.model_fields[field].metadata:
+        if getattr(rule, "le", None) is not None:
+            return int(rule.le)
+    raise LookupError(f"{model.__name__}.{field} has no upper bound")
