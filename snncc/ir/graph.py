@@ -82,6 +82,12 @@ class Population:
         return any(isinstance(v, tuple) for v in (self.beta, self.alpha, self.threshold))
 
     @property
+    def sparse_backward(self) -> bool:
+        """Whether the backward touches only the neurons of its spike-id lists (a gradient
+        threshold on a spiking neuron population) instead of every neuron."""
+        return self.kind == "neuron" and self.spikes and self.gradient_threshold is not None
+
+    @property
     def state_vars(self) -> tuple[str, ...]:
         """The per-neuron state carried from one timestep to the next."""
         if self.kind == "input":

@@ -11,13 +11,13 @@ import dataclasses
 
 import numpy as np
 
+from .. import vertices as V
 from ..ir import ModelGraph
-from ..partition import allocation as A
-from ..partition.allocation import BIAS_NAMES
 from ..partition.plan import Plan
+from ..vertices import BIAS_NAMES
 from .program import (
-    ComputeSetSpec, Element, Group, Loss, Neuron, Optimizer, Pattern, PopulationProgram, Program,
-    ProjectionProgram, Readout, Surrogate, TensorSpec, TileRange, VertexType,
+    Element, Group, Loss, Neuron, Optimizer, Pattern, PopulationProgram, Program, ProjectionProgram, Readout,
+    Surrogate, TensorSpec, TileRange, VertexType,
 )
 
 __all__ = ["BIAS_NAMES", "LoweringError", "Program", "lower", "neuron_parameters"]
@@ -52,37 +52,32 @@ def lower(ir: ModelGraph, plan: Plan) -> Program:
                                 "generator yet (use dense)")
     placements = {p.population: p for p in plan.placements}
     readout_id = st.readout.population
+    pop_facts, proj_facts = V.model_facts(ir)
     pops: list[PopulationProgram] = []
-    for pop in ir.populations:
+    for pop, facts in zip(ir.populations, pop_facts):
         pl = placements[pop.id]
-        out = ir.outgoing(pop.id)
         neuron = None
         if pop.kind == "neuron":
             neuron = Neuron(
                 model=pop.model,
                 reset=pop.reset if (pop.spikes and pop.reset) else "none",
-                sparse_backward=bool(pop.spikes and pop.gradient_threshold is not None),
+                sparse_backward=facts.sparse_backward,
             )
         pops.append(PopulationProgram(
             id=pop.id, kind=pop.kind, size=pop.size, stage=pl.stage, spikes=pop.spikes,
             capacity=pop.capacity, overflow=pop.overflow, neuron=neuron,
             tiles=TileRange(pl.first_tile, pl.num_tiles, pl.neurons_per_tile, pl.remainder, pl.list_tiles,
                             pl.list_offset, pl.samples_per_list_tile),
-            ring_slots=1 + max((p.delay for p in out), default=0),
+            ring_slots=facts.ring_slots,
             incoming=tuple(p.id for p in ir.incoming(pop.id)),
-            outgoing=tuple(p.id for p in out),
-            is_readout=pop.id == readout_id,
+            outgoing=tuple(p.id for p in ir.outgoing(pop.id)),
+            is_readout=facts.is_readout,
         ))
     by_id = {p.id: p for p in pops}
-    projs = []
-    for proj in ir.projections:
-        src = by_id[proj.source]
-        n_in, n_out = ir.shapes(proj).weight
-        projs.append(ProjectionProgram(
-            id=proj.id, source=proj.source, target=proj.target, delay=proj.delay, bias=proj.bias,
-            n_in=n_in, n_out=n_out, input_gradient=src.kind == "neuron",
-            grad_slots=src.grad_slots if src.kind == "neuron" else 0,
-        ))
+    projs = [ProjectionProgram(id=f.id, source=f.source, target=f.target, delay=f.delay, bias=f.bias, n_in=f.n_in,
+                               n_out=ir.shapes(proj).weight[1], input_gradient=f.input_gradient,
+                               grad_slots=f.grad_slots)
+             for proj, f in zip(ir.projections, proj_facts)]
     readout_pop = by_id[readout_id]
     if st.loss.kind == "mse_count" or st.readout.decoding == "spike_count":
         if not readout_pop.spikes:
@@ -93,42 +88,43 @@ def lower(ir: ModelGraph, plan: Plan) -> Program:
     optimizer = (Optimizer("adam", o.lr, tuple(o.betas), o.eps, 0.0) if o.kind == "adam"
                  else Optimizer("sgd", o.lr, (0.0, 0.0), 0.0, o.momentum))
     stages = tuple(tuple(s) for s in ir.stages)
-    forward, backward = _forward(stages, by_id), _backward(stages, projs, by_id)
-    loss_step = ComputeSetSpec("loss", "Loss", (readout_id,))
-    update = ComputeSetSpec("update", "Optimizer", tuple(p.id for p in projs))
+    forward, backward = V.forward_steps(stages, pop_facts), V.backward_steps(stages, pop_facts, proj_facts)
+    loss_step, update = V.loss_step(readout_id), V.update_step(proj_facts)
     compute_sets = tuple(c.name for c in forward + backward + (loss_step, update))
-    vtypes, patterns, elements = _tables(pops, projs, compute_sets, st, optimizer, readout_id)
+    vtypes, patterns, elements = _tables(pops, projs, pop_facts, proj_facts, compute_sets, st, optimizer, readout_id)
     return Program(
         name=ir.name, timesteps=st.timesteps, batch=st.batch_size, num_ipus=st.target.num_ipus,
         tiles_per_ipu=st.target.tiles_per_ipu, bytes_per_tile=st.target.bytes_per_tile,
         populations=tuple(pops), projections=tuple(projs), stages=stages,
         readout=Readout(readout_id, st.readout.decoding, readout_pop.size, readout_pop.tiles.first_tile),
         loss=loss, surrogate=_surrogate(st.surrogate), optimizer=optimizer,
-        tensors=_tensors(pops, projs, st.timesteps, st.batch_size, optimizer)
+        tensors=_tensors(pop_facts, proj_facts, st.timesteps, st.batch_size, optimizer)
         + _loss_tensors(readout_id, readout_pop.size, st.batch_size, st.readout.decoding),
         forward=forward, backward=backward, loss_step=loss_step, update=update,
         compute_sets=compute_sets, vertex_types=vtypes, patterns=patterns, elements=elements,
     )
 
 
-def _tensors(pops, projs, steps: int, batch: int, optimizer: Optimizer) -> tuple[TensorSpec, ...]:
+def _tensors(pops: tuple[V.PopulationFacts, ...], projs: tuple[V.ProjectionFacts, ...], steps: int, batch: int,
+             optimizer: Optimizer) -> tuple[TensorSpec, ...]:
     out: list[TensorSpec] = []
     for p in pops:
         out += [TensorSpec(f"{p.id}.{d.what}", d.dtype, p.id, d.layout, d.rows, d.init)
-                for d in A.population_tensors(p, steps, batch)]
+                for d in V.population_tensors(p, steps, batch)]
     for pr in projs:
         out += [TensorSpec(f"{pr.id}.{d.what}", d.dtype, pr.target, d.layout, d.rows)
-                for d in A.projection_tensors(pr, batch, optimizer.state_copies)]
+                for d in V.projection_tensors(pr, batch, optimizer.state_copies)]
     return tuple(out)
 
 
 def _loss_tensors(readout: str, classes: int, batch: int, decoding: str) -> tuple[TensorSpec, ...]:
     return tuple(TensorSpec(d.what, d.dtype, readout, d.layout, d.rows)
-                 for d in A.global_tensors(classes, batch, decoding))
+                 for d in V.global_tensors(classes, batch, decoding))
 
 
-def _tables(pops, projs, compute_sets, st, optimizer: Optimizer, readout_id: str):
-    """Vertex types, deduplicated binding patterns and program.cpp's element rows."""
+def _tables(pops, projs, pop_facts, proj_facts, compute_sets, st, optimizer: Optimizer, readout_id: str):
+    """Vertex types, deduplicated binding patterns and program.cpp's element rows; `pops` and
+    `projs` are the Program's, `pop_facts` and `proj_facts` their records, in the same order."""
     steps, batch, decoding = st.timesteps, st.batch_size, st.readout.decoding
     index = {p.id: i for i, p in enumerate(pops)}
     index.update({pr.id: len(pops) + i for i, pr in enumerate(projs)})
@@ -148,25 +144,29 @@ def _tables(pops, projs, compute_sets, st, optimizer: Optimizer, readout_id: str
         # one class per feature combination (key); per-element numbers are vertex state
         return VertexType(f"snncc_model::{key}<float>", key, "model.cpp", member, decl)
 
-    family = A.optimizer_family(optimizer.kind, optimizer.momentum)
+    family = V.optimizer_family(optimizer.kind, optimizer.momentum)
+    facts_of = {f.id: f for f in pop_facts}
+    proj_facts_of = {f.id: f for f in proj_facts}
     elements: list[Element] = []
-    for p in pops:
+    for p, pf in zip(pops, pop_facts):
         groups = []
         if p.kind == "input":  # streamed as a history: timestep t into the ring slot before the forward
-            groups.append(group("lists.forward", model("ListSlot", p.id, A.list_slot_vertex(False))))
+            groups.append(group("lists.forward", model("ListSlot", p.id, V.list_slot_vertex(False))))
         if p.kind == "neuron":
             incoming = [next(pr for pr in projs if pr.id == pid) for pid in p.incoming]
             keys = class_keys(p, incoming)
-            groups.append(group(f"forward.stage{p.stage}", model(keys["Forward"], p.id, A.forward_vertex(p, incoming))))
+            incoming_facts = tuple(proj_facts_of[pid] for pid in p.incoming)
+            groups.append(group(f"forward.stage{p.stage}", model(keys["Forward"], p.id,
+                                                                 V.forward_vertex(pf, incoming_facts))))
             if p.spikes:
-                groups.append(group(f"compact.stage{p.stage}", model(keys["Compact"], p.id, A.compact_vertex(p))))
+                groups.append(group(f"compact.stage{p.stage}", model(keys["Compact"], p.id, V.compact_vertex(pf))))
             groups.append(group(f"backward.stage{p.stage}", model(keys["Backward"], p.id,
-                                                                  A.backward_vertex(p, decoding))))
+                                                                  V.backward_vertex(pf, decoding))))
         if p.spikes:  # the reverse timestep t reads timesteps t - (slots - 1) .. t from the ring
-            groups.append(group("lists.backward", model("ListSlot_lag", p.id, A.list_slot_vertex(True))))
+            groups.append(group("lists.backward", model("ListSlot_lag", p.id, V.list_slot_vertex(True))))
         if p.id == readout_id:
             groups.append(group("loss", VertexType("snncc_model::Loss", "Loss", "model.cpp", "",
-                                                   A.loss_vertex(decoding, st.loss.kind))))
+                                                   V.loss_vertex(decoding, st.loss.kind))))
         consts = {"C": p.capacity, "tiles": p.tiles.num_tiles, "q": p.tiles.neurons_per_tile,
                   "r": p.tiles.remainder, "slots": p.ring_slots, "lag": p.ring_slots - 1}
         for k, pid in enumerate(p.incoming):
@@ -176,28 +176,28 @@ def _tables(pops, projs, compute_sets, st, optimizer: Optimizer, readout_id: str
         elements.append(Element(
             p.id, "population", p.tiles, -1, -1, tuple(index[i] for i in p.incoming),
             tuple(TensorSpec(f"{p.id}.{d.what}", d.dtype, p.id, d.layout, d.rows, d.init)
-                  for d in A.population_tensors(p, steps, batch)), tuple(groups), _values(groups, vtypes, consts)))
-    for pr in projs:
+                  for d in V.population_tensors(pf, steps, batch)), tuple(groups), _values(groups, vtypes, consts)))
+    for pr, prf in zip(projs, proj_facts):
         stage = by_id[pr.target].stage
         src = by_id[pr.source]
         keys = class_keys_projection(pr, src)
-        groups = [group(f"weightgrad.stage{stage}", model(keys["WeightGrad"], pr.id, A.weightgrad_vertex(pr)))]
+        groups = [group(f"weightgrad.stage{stage}", model(keys["WeightGrad"], pr.id, V.weightgrad_vertex(prf)))]
         if pr.input_gradient:
-            groups.append(group(f"reduce.{pr.id}", model(keys["Reduce"], pr.id, A.reduce_vertex(
-                pr, src.sparse_backward))))
-        for decl in A.optimizer_vertices(pr, family, optimizer.state_copies):
+            groups.append(group(f"reduce.{pr.id}", model(keys["Reduce"], pr.id, V.reduce_vertex(
+                facts_of[pr.source].sparse_backward))))
+        for decl in V.optimizer_vertices(pr.bias, family, optimizer.state_copies):
             groups.append(group("update", VertexType(f"snncc::{family}<float>", "", "snncc_generic.cpp", "", decl)))
         elements.append(Element(
             pr.id, "projection", by_id[pr.target].tiles, index[pr.source], index[pr.target], (),
             tuple(TensorSpec(f"{pr.id}.{d.what}", d.dtype, pr.target, d.layout, d.rows)
-                  for d in A.projection_tensors(pr, batch, optimizer.state_copies)), tuple(groups),
+                  for d in V.projection_tensors(prf, batch, optimizer.state_copies)), tuple(groups),
             _values(groups, vtypes, {"C": src.capacity, "nin": pr.n_in, "delay": pr.delay, "G": pr.grad_slots,
                                      "P": by_id[pr.target].tiles.num_tiles, "slots": src.ring_slots})))
-    ticks = tuple(group(f"tick.{d}", VertexType("snncc::Tick", "", "snncc_generic.cpp", "", A.tick_vertex(v)))
+    ticks = tuple(group(f"tick.{d}", VertexType("snncc::Tick", "", "snncc_generic.cpp", "", V.tick_vertex(v)))
                   for d, v in (("forward", "+1"), ("backward", "-1")))
     elements.append(Element("", "global", by_id[readout_id].tiles, -1, -1, (),
                             _loss_tensors(readout_id, by_id[readout_id].size, batch, decoding), ticks))
-    for fam, decl in sorted(A.generic_vertices().items()):
+    for fam, decl in sorted(V.generic_vertices().items()):
         name = "snncc::Tick" if fam == "Tick" else f"snncc::{fam}<float>"
         if all(v.name != name for v in vtypes):
             vtypes.append(VertexType(name, "", "snncc_generic.cpp", "", decl))
@@ -237,40 +237,9 @@ def class_keys_projection(pr, src) -> dict[str, str]:
     return {"WeightGrad": wg, "Reduce": f"Reduce{g}{d}"}
 
 
-def _forward(stages, by_id) -> tuple[ComputeSetSpec, ...]:
-    inputs = tuple(pid for pid, p in by_id.items() if p.kind == "input" and p.spikes)
-    out = [ComputeSetSpec("lists.forward", "ListSlot", inputs)] if inputs else []
-    for k, stage in enumerate(stages):
-        out.append(ComputeSetSpec(f"forward.stage{k}", "Forward", stage))
-        spiking = tuple(p for p in stage if by_id[p].spikes)
-        if spiking:
-            out.append(ComputeSetSpec(f"compact.stage{k}", "Compact", spiking))
-    out.append(ComputeSetSpec("tick.forward", "Tick", ()))
-    return tuple(out)
-
-
-def _backward(stages, projs, by_id) -> tuple[ComputeSetSpec, ...]:
-    spiking = tuple(pid for pid, p in by_id.items() if p.spikes)
-    out = [ComputeSetSpec("lists.backward", "ListSlot", spiking)] if spiking else []
-    # projections by the stage of their target, in spec order: one pass, not stages x projections
-    stage_of = {pid: k for k, stage in enumerate(stages) for pid in stage}
-    into: dict[int, list] = {}
-    for pr in projs:
-        if pr.target in stage_of:
-            into.setdefault(stage_of[pr.target], []).append(pr)
-    for k in reversed(range(len(stages))):
-        out.append(ComputeSetSpec(f"backward.stage{k}", "Backward", stages[k]))
-        prs = into.get(k, ())
-        if prs:
-            out.append(ComputeSetSpec(f"weightgrad.stage{k}", "WeightGrad", tuple(pr.id for pr in prs)))
-        out += [ComputeSetSpec(f"reduce.{pr.id}", "Reduce", (pr.id,)) for pr in prs if pr.input_gradient]
-    out.append(ComputeSetSpec("tick.backward", "Tick", ()))
-    return tuple(out)
-
-
 def neuron_parameters(ir: ModelGraph) -> dict[str, np.ndarray]:
     """The per-neuron parameter tensors of every neuron population, as the INIT file carries
-    them ("<what>.<population>", float32 [size]; what: snncc.partition.allocation.neuron_parameters),
+    them ("<what>.<population>", float32 [size]; what: snncc.vertices.neuron_parameters),
     with the values snncc.torch computes with: beta and alpha clamped to [0, 1], the threshold,
     and the gradient level gradient_threshold x threshold (a float32 product for per-neuron
     thresholds, as torch multiplies a float32 tensor by a Python scalar; a double product
@@ -286,9 +255,7 @@ def neuron_parameters(ir: ModelGraph) -> dict[str, np.ndarray]:
                 return np.clip(a, np.float32(0), np.float32(1)) if clamp else a
             return np.full(pop.size, f32(min(max(v, 0.0), 1.0)) if clamp else f32(v), dtype=np.float32)
 
-        view = type("V", (), {"model": pop.model, "sparse_backward": bool(pop.spikes and pop.gradient_threshold
-                                                                              is not None)})
-        for what in A.neuron_parameters(view):
+        for what in V.neuron_parameters(V.population_facts(ir, pop)):
             if what == "beta":
                 v = full(pop.beta, True)
             elif what == "alpha":

@@ -25,10 +25,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from ..partition.allocation import Field, VertexDecl
+from ..vertices import ComputeSetSpec, DType, Field, Layout, VertexDecl, state_copies
 
-Layout = Literal["neuron", "list", "partials", "single"]
-DType = Literal["float", "unsigned"]
+__all__ = ["ComputeSetSpec", "DType", "Element", "Field", "Group", "Layout", "Loss", "Neuron", "Optimizer", "Pattern",
+           "PopulationProgram", "Program", "ProjectionProgram", "Readout", "Surrogate", "TensorSpec", "TileRange",
+           "VertexDecl", "VertexType"]
 
 
 @dataclass(frozen=True)
@@ -86,12 +87,6 @@ class PopulationProgram:
     def sparse_backward(self) -> bool:
         return self.neuron is not None and self.neuron.sparse_backward
 
-    @property
-    def grad_slots(self) -> int:
-        """Entries per sample of an input gradient into this population: its list's
-        capacity with a sparse backward, every neuron with a dense one."""
-        return self.capacity if self.sparse_backward else self.size
-
 
 @dataclass(frozen=True)
 class ProjectionProgram:
@@ -116,15 +111,6 @@ class TensorSpec:
     layout: Layout
     rows: int  # values per neuron ("neuron"), per sample ("list"), per tile ("partials"), all ("single")
     init: bool = False  # written from the INIT file as "<what>.<owner>" (per-neuron parameters)
-
-
-@dataclass(frozen=True)
-class ComputeSetSpec:
-    """One BSP superstep: a vertex kind instantiated on every tile of some populations."""
-
-    name: str
-    vertex: str  # vertex kind: Forward, Compact, Loss, Backward, WeightGrad, Reduce, Optimizer, Tick
-    members: tuple[str, ...]  # populations or projections it covers
 
 
 @dataclass(frozen=True)
@@ -158,9 +144,7 @@ class Optimizer:
 
     @property
     def state_copies(self) -> tuple[str, ...]:
-        if self.kind == "adam":
-            return ("m", "v")
-        return ("buf",) if self.momentum > 0 else ()
+        return state_copies(self.kind, self.momentum)
 
 
 @dataclass(frozen=True)
@@ -239,12 +223,6 @@ class Program:
     def compute_set_index(self, name: str) -> int:
         return self.compute_sets.index(name)
 
-    def vertex_of(self, family: str, member: str) -> VertexType:
-        return next(v for v in self.vertex_types if v.decl.family == family and v.member == member)
-
-    def vertex_type(self, name: str) -> VertexType:
-        return next(v for v in self.vertex_types if v.name == name)
-
     def population(self, pid: str) -> PopulationProgram:
         return next(p for p in self.populations if p.id == pid)
 
@@ -258,7 +236,3 @@ class Program:
     @property
     def neuron_populations(self) -> tuple[PopulationProgram, ...]:
         return tuple(p for p in self.populations if p.kind == "neuron")
-
-    @property
-    def spiking_neurons(self) -> tuple[PopulationProgram, ...]:
-        return tuple(p for p in self.neuron_populations if p.spikes)

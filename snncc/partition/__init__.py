@@ -200,9 +200,11 @@ def model_bytes(ir: ModelGraph) -> int:
 def _with_capacity_one(memories: dict[str, PopulationMemory]) -> dict[str, PopulationMemory]:
     out = {}
     for pid, pm in memories.items():
-        pop = dataclasses.replace(pm.population, capacity=min(pm.population.capacity, 1))
+        capacity = min(pm.population.capacity, 1)
+        pop = dataclasses.replace(pm.population, capacity=capacity)
         incoming = tuple(dataclasses.replace(i, source_capacity=min(i.source_capacity, 1)) for i in pm.incoming)
-        out[pid] = dataclasses.replace(pm, population=pop, incoming=incoming)
+        out[pid] = dataclasses.replace(pm, population=pop, incoming=incoming,
+                                       facts=dataclasses.replace(pm.facts, capacity=capacity))
     return out
 
 

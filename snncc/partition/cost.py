@@ -1,16 +1,8 @@
 """The cost model: predicted cycles of one training step of the generated program.
 
 The supersteps are the generated program's compute sets, in its order: the sequence comes
-from snncc.lower's own builders (`_forward`, `_backward`: the same functions the lowering
-uses), so the two cannot drift (docs/codegen.md):
-
-  forward, Repeat(T): per stage `forward.stageK` (Forward on its populations' tiles) and,
-  if it has spiking populations, `compact.stageK` (Compact on their list tiles); then
-  `tick.forward`. Then `loss` (one Loss vertex on the readout's first tile).
-  backward, Repeat(T), stages reversed: `backward.stageK`, `weightgrad.stageK` (one
-  WeightGrad per incoming projection on the target's tiles) and one `reduce.<projection>`
-  per projection from a neuron population (Reduce on the source's tiles); then
-  `tick.backward`. Then `update` (the optimizer vertices, weights and bias, per target tile).
+from snncc.vertices.steps, the same builders the lowering uses, so the two cannot drift
+(see that module for the sequence).
 
 Per superstep: the busiest tile's vertex cycles (per vertex kind a cycle estimate from the
 listed input ids, the neurons on the tile and the workers, below), plus the largest
@@ -18,10 +10,10 @@ per-tile exchange volume over EXCHANGE_BYTES_PER_CYCLE (plus a setup), plus the 
 bytes over LINK_BYTES_PER_SECOND, plus one sync. The exchange volume of a tile is counted
 as the host runtime counts it (docs/runtime.md): every element connected to a field of one
 of its vertices that lives on another tile. The fields come from the vertex declarations
-of snncc.partition.allocation (the same the lowering instantiates): a "tile" slice is
-local by construction, "whole" connects the whole tensor (minus the tile's own share),
-"elem0" one element. So the Forward vertices, which read whole source list histories
-[B][T][C], receive the whole history every timestep (docs/codegen.md, Limits). IPU-Link
+of snncc.vertices (the same the lowering instantiates): a "tile" slice is local by
+construction, "whole" connects the whole tensor (minus the tile's own share), "elem0" one
+element. So a Forward vertex receives the whole ring of each source's lists
+[B][slots][C] every timestep, not only the samples or timesteps it reads. IPU-Link
 bytes: each remote tensor crosses once per receiving IPU and superstep (an assumption:
 the exchange delivers it to that IPU's tiles from one transfer). Lists are fixed-capacity
 and counted full (the worst case). Host streams are left out.
@@ -31,11 +23,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from types import SimpleNamespace
 
 import numpy as np
 
-from . import allocation as A
+from .. import vertices as V
 from . import constants as k
 from .memory import PopulationMemory
 from .plan import Cost, Placement
@@ -149,16 +140,6 @@ def step_cycles_per_timestep(pm: PopulationMemory, n: np.ndarray, workers: int) 
 # --------------------------------------------------------------------------- the program's supersteps
 
 
-def compute_sets(stages, spiking: dict[str, tuple[bool, str]], projections) -> tuple[tuple, tuple]:
-    """(forward, backward) compute sets of one timestep, built by snncc.lower's own builders.
-    `spiking`: per population (spikes, kind); `projections`: objects with id, target, input_gradient."""
-    from ..lower import _backward, _forward  # lazily: snncc.lower imports this package
-
-    by_id = {pid: SimpleNamespace(spikes=s, kind=kind) for pid, (s, kind) in spiking.items()}
-    stages = tuple(tuple(s) for s in stages)
-    return _forward(stages, by_id), _backward(stages, tuple(projections), by_id)
-
-
 class _Superstep:
     """Per-tile compute cycles and exchanged bytes of one superstep, plus its link bytes."""
 
@@ -187,8 +168,8 @@ class _Tensors:
         self._pop_decls: dict = {}
         self.remote: dict = {}  # (owner, what, slice, tile set) -> (bytes per tile, {ipu: link bytes})
 
-    def _elem(self, d: A.TensorDecl, pm: PopulationMemory) -> int:
-        return pm.element if d.dtype == "float" else A.ELEMENT_BYTES
+    def _elem(self, d: V.TensorDecl, pm: PopulationMemory) -> int:
+        return pm.element if d.dtype == "float" else V.ELEMENT_BYTES
 
     def decl(self, owner: tuple[str, str], what: str):
         """(TensorDecl, layout owner population, its PopulationMemory) of a population's, a
@@ -209,12 +190,12 @@ class _Tensors:
         if kind == "proj":
             inc, target = self.proj[name]
             pm = self.memories[target]
-            i = next(i for i, v in enumerate(pm.incoming_views()) if v.id == name)
+            i = next(i for i, v in enumerate(pm.projections) if v.id == name)
             decls = pm.projection_tensors[i]
             return next(d for d in decls if d.what == what), target, pm
         pm = self.memories[self.readout]
         decoding, _, classes = pm.readout
-        return next(d for d in A.global_tensors(classes, pm.batch, decoding) if d.what == what), self.readout, pm
+        return next(d for d in V.global_tensors(classes, pm.batch, decoding) if d.what == what), self.readout, pm
 
     def total(self, d, owner, pm) -> float:
         p = self.place[owner]
@@ -263,7 +244,7 @@ def _owner(role: str, index: int, element: tuple[str, str], tensors: _Tensors) -
     return ("proj", inc.projection) if role == "in" else ("pop", inc.source)
 
 
-def _exchange(step: _Superstep, decls: Sequence[A.VertexDecl], element: tuple[str, str], tiles: np.ndarray,
+def _exchange(step: _Superstep, decls: Sequence[V.VertexDecl], element: tuple[str, str], tiles: np.ndarray,
               tensors: _Tensors, links: set, tile_set, index: slice | None = None) -> None:
     """Add the bytes the vertices `decls` on `tiles` connect to on other tiles (and on other
     IPUs). `tile_set` names `tiles` for the cache; `index`, if given, is `tiles` as a slice."""
@@ -326,10 +307,10 @@ def estimate(
     readout = next((pid for pid, pm in memories.items() if pm.readout is not None), None)
     projections = {inc.projection: (inc, pid) for pid, pm in memories.items() for inc in pm.incoming}
     tensors = _Tensors(place, memories, projections, readout, tiles_per_ipu)
-    proj_views = [SimpleNamespace(id=pr, target=t, input_gradient=inc.source_is_neuron)
-                  for pr, (inc, t) in projections.items()]
-    forward_sets, backward_sets = compute_sets(
-        stages, {pid: (pm.population.spikes, pm.population.kind) for pid, pm in memories.items()}, proj_views)
+    pop_facts = [pm.facts for pm in memories.values()]
+    proj_facts = [pr for pm in memories.values() for pr in pm.projections]
+    forward_sets = V.forward_steps(stages, pop_facts)
+    backward_sets = V.backward_steps(stages, pop_facts, proj_facts)
 
     sync = k.EXTERNAL_SYNC_CYCLES if num_ipus > 1 else k.INTERNAL_SYNC_CYCLES
     link_per_cycle = k.LINK_BYTES_PER_SECOND / clock_hz
@@ -340,7 +321,7 @@ def estimate(
     readout_pm = memories[readout] if readout else None
     decoding, loss_kind = (readout_pm.readout[0], readout_pm.readout[1]) if readout_pm else ("", "")
     single = np.array([readout_tile])
-    list_slot_decls = {lagged: A.list_slot_vertex(lagged) for lagged in (False, True)}
+    list_slot_decls = {lagged: V.list_slot_vertex(lagged) for lagged in (False, True)}
 
     def tiles_of(p: Placement) -> np.ndarray:
         return np.arange(p.first_tile, p.first_tile + p.num_tiles)
@@ -356,11 +337,11 @@ def estimate(
             step.touch(single)
         if fam == "Tick":
             step.compute[readout_tile] += k.VERTEX_LAUNCH_CYCLES
-            _exchange(step, [A.tick_vertex("+1")], ("global", ""), single, tensors, links, ("single",))
+            _exchange(step, [V.tick_vertex("+1")], ("global", ""), single, tensors, links, ("single",))
         elif fam == "Loss":
             step.compute[readout_tile] += loss_cycles(readout_pm, workers)
-            _exchange(step, [A.loss_vertex(decoding, loss_kind)], ("pop", readout), single, tensors, links, ("single",))
-        for member in cs.members:
+            _exchange(step, [V.loss_vertex(decoding, loss_kind)], ("pop", readout), single, tensors, links, ("single",))
+        for member in () if fam in ("Tick", "Loss", "Optimizer") else cs.members:
             if fam in ("Forward", "Backward", "Compact", "ListSlot"):
                 pm, p = memories[member], place[member]
                 if pm.population.kind == "input" and fam != "ListSlot":
@@ -390,8 +371,7 @@ def estimate(
             else:  # projection compute sets
                 inc, target = projections[member]
                 pm, p = memories[target], place[target]
-                i = next(i for i, v in enumerate(pm.incoming_views()) if v.id == member)
-                view = pm.incoming_views()[i]
+                i = next(i for i, v in enumerate(pm.projections) if v.id == member)
                 if fam == "WeightGrad":
                     tiles, index = tiles_of(p), range_of(p)
                     step.compute[index] += weightgrad_cycles(pm, inc, p.slice_sizes(), workers)
@@ -401,7 +381,7 @@ def estimate(
                     src, sp = memories[inc.source], place[inc.source]
                     tiles, index = tiles_of(sp), range_of(sp)
                     step.compute[index] += reduce_cycles(src, sp.slice_sizes(), p.num_tiles, workers)
-                    decls = [A.reduce_vertex(view, src.sparse_backward)]
+                    decls = [V.reduce_vertex(src.sparse_backward)]
                     tile_set = (False, inc.source)
                 else:  # Optimizer: handled per population below
                     continue
@@ -415,9 +395,8 @@ def estimate(
                 tiles, index = tiles_of(p), range_of(p)
                 step.touch(tiles)
                 step.compute[index] += optimizer_cycles(pm, p.slice_sizes(), optimizer_instructions)
-                for view, decls in zip(pm.incoming_views(), pm.optimizer_decls):
-                    _exchange(step, decls,
-                              ("proj", view.id), tiles, tensors, links, (False, pid), index)
+                for pr, decls in zip(pm.projections, pm.optimizer_decls):
+                    _exchange(step, decls, ("proj", pr.id), tiles, tensors, links, (False, pid), index)
         return step
 
     def close(step: _Superstep, repeat: int) -> float:
@@ -451,8 +430,8 @@ def estimate(
 
     forward = sum(run(cs, timesteps) for cs in forward_sets)
     backward = sum(run(cs, timesteps) for cs in backward_sets)
-    loss = run(SimpleNamespace(name="loss", vertex="Loss", members=()), 1) if readout else 0.0
-    optimizer = run(SimpleNamespace(name="update", vertex="Optimizer", members=()), 1)
+    loss = run(V.loss_step(readout), 1) if readout else 0.0
+    optimizer = run(V.update_step(proj_facts), 1)
     n_supersteps = timesteps * (len(forward_sets) + len(backward_sets)) + (1 if readout else 0) + 1
 
     forward += loss

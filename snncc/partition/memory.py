@@ -48,8 +48,7 @@ from functools import cached_property
 import numpy as np
 
 from ..ir import ModelGraph, Population
-from ..spec import models as m
-from . import allocation as A
+from .. import vertices as V
 from . import constants as k
 
 CATEGORIES: tuple[str, ...] = (
@@ -95,38 +94,10 @@ class Incoming:
 
 
 @dataclass(frozen=True)
-class _PopView:
-    """The attributes snncc.partition.allocation reads of a population."""
-
-    id: str
-    kind: str
-    model: str | None
-    spikes: bool
-    capacity: int
-    sparse_backward: bool
-    ring_slots: int
-    is_readout: bool
-
-
-@dataclass(frozen=True)
-class _ProjView:
-    """The attributes snncc.partition.allocation reads of a projection."""
-
-    id: str
-    source: str
-    target: str
-    delay: int
-    bias: bool
-    n_in: int
-    input_gradient: bool
-    grad_slots: int
-
-
-@dataclass(frozen=True)
 class PopulationMemory:
     """The memory model of one population: bytes per tile as a function of the slice.
 
-    Sums the declarations of snncc.partition.allocation (the same the lowering allocates)."""
+    Sums the declarations of snncc.vertices (the same the lowering allocates)."""
 
     population: Population
     incoming: tuple[Incoming, ...]
@@ -134,10 +105,10 @@ class PopulationMemory:
     batch: int  # per replica
     timesteps: int
     element: int  # bytes per value
-    optimizer_copies: int
+    facts: V.PopulationFacts  # what the declarations read of the population
+    projections: tuple[V.ProjectionFacts, ...]  # and of its incoming projections, in order
     state_copies: tuple[str, ...] = ()
     optimizer_family: str = "AdamUpdate"
-    ring_slots: int = 1
     reduces: int = 0  # outgoing projections whose input gradient this population's tiles reduce
     readout: tuple[str, str, int] | None = None  # (decoding, loss kind, classes) of the readout population
 
@@ -152,58 +123,43 @@ class PopulationMemory:
 
     @property
     def sparse_backward(self) -> bool:
-        pop = self.population
-        return pop.kind == "neuron" and pop.spikes and pop.gradient_threshold is not None
-
-    @cached_property
-    def view(self) -> _PopView:
-        pop = self.population
-        return _PopView(pop.id, pop.kind, pop.model, pop.spikes, pop.capacity, self.sparse_backward,
-                        self.ring_slots, self.readout is not None)
-
-    def incoming_views(self) -> tuple[_ProjView, ...]:
-        return self._incoming_views
-
-    @cached_property
-    def _incoming_views(self) -> tuple[_ProjView, ...]:
-        return tuple(_ProjView(i.projection, i.source, self.population.id, i.delay, i.bias, i.source_size,
-                               i.source_is_neuron, i.grad_slots) for i in self.incoming)
+        return self.facts.sparse_backward
 
     # The declarations of the population and its incoming projections, built once: the memory
     # model and the cost model read them for every slice size and superstep.
 
     @cached_property
-    def tensors(self) -> tuple[A.TensorDecl, ...]:
-        return A.population_tensors(self.view, self.timesteps, self.batch)
+    def tensors(self) -> tuple[V.TensorDecl, ...]:
+        return V.population_tensors(self.facts, self.timesteps, self.batch)
 
     @cached_property
-    def forward_decl(self) -> A.VertexDecl:
-        return A.forward_vertex(self.view, self.incoming_views())
+    def forward_decl(self) -> V.VertexDecl:
+        return V.forward_vertex(self.facts, self.projections)
 
     @cached_property
-    def backward_decl(self) -> A.VertexDecl:
-        return A.backward_vertex(self.view, self.readout[0] if self.readout else "")
+    def backward_decl(self) -> V.VertexDecl:
+        return V.backward_vertex(self.facts, self.readout[0] if self.readout else "")
 
     @cached_property
-    def compact_decl(self) -> A.VertexDecl:
-        return A.compact_vertex(self.view)
+    def compact_decl(self) -> V.VertexDecl:
+        return V.compact_vertex(self.facts)
 
     @cached_property
-    def projection_tensors(self) -> tuple[tuple[A.TensorDecl, ...], ...]:
+    def projection_tensors(self) -> tuple[tuple[V.TensorDecl, ...], ...]:
         """Per incoming projection, in order."""
-        return tuple(A.projection_tensors(pr, self.batch, self.state_copies) for pr in self.incoming_views())
+        return tuple(V.projection_tensors(pr, self.batch, self.state_copies) for pr in self.projections)
 
     @cached_property
-    def weightgrad_decls(self) -> tuple[A.VertexDecl, ...]:
-        return tuple(A.weightgrad_vertex(pr) for pr in self.incoming_views())
+    def weightgrad_decls(self) -> tuple[V.VertexDecl, ...]:
+        return tuple(V.weightgrad_vertex(pr) for pr in self.projections)
 
     @cached_property
-    def optimizer_decls(self) -> tuple[tuple[A.VertexDecl, ...], ...]:
-        return tuple(A.optimizer_vertices(pr, self.optimizer_family, self.state_copies)
-                     for pr in self.incoming_views())
+    def optimizer_decls(self) -> tuple[tuple[V.VertexDecl, ...], ...]:
+        return tuple(V.optimizer_vertices(pr.bias, self.optimizer_family, self.state_copies)
+                     for pr in self.projections)
 
-    def _bytes(self, d: A.TensorDecl) -> int:
-        return self.element if d.dtype == "float" else A.ELEMENT_BYTES
+    def _bytes(self, d: V.TensorDecl) -> int:
+        return self.element if d.dtype == "float" else V.ELEMENT_BYTES
 
     @cached_property
     def _slice_terms(self) -> tuple[np.ndarray, np.ndarray, tuple[tuple[int, Incoming, int], ...]]:
@@ -215,7 +171,7 @@ class PopulationMemory:
         decls = [d for d in self.tensors if d.layout == "neuron"]
         vertex_state = self.forward_decl.state_bytes + self.backward_decl.state_bytes
         transfers = 0
-        for inc, pr, tensors, weightgrad, optimizer in zip(self.incoming, self.incoming_views(),
+        for inc, pr, tensors, weightgrad, optimizer in zip(self.incoming, self.projections,
                                                           self.projection_tensors, self.weightgrad_decls,
                                                           self.optimizer_decls):
             for d in tensors:
@@ -235,7 +191,7 @@ class PopulationMemory:
         for d in decls:
             per_neuron[CAT[d.category]] += d.rows * self._bytes(d)
         if self.reduces:
-            reduce = A.reduce_vertex(_ProjView("", "", "", 0, False, 0, True, 0), self.sparse_backward)
+            reduce = V.reduce_vertex(self.sparse_backward)
             vertex_state += self.reduces * reduce.state_bytes
         transfers += self.outgoing
         constant[CAT["vertices"]] += vertex_state
@@ -262,12 +218,12 @@ class PopulationMemory:
             if d.layout == "list":
                 per_sample[CAT[d.category]] += d.rows * self._bytes(d)
         # ListSlot: the backward restore of every spiking population, the forward copy of an input's lists
-        per_tile[CAT["vertices"]] += A.list_slot_vertex(True).state_bytes
+        per_tile[CAT["vertices"]] += V.list_slot_vertex(True).state_bytes
         if self.population.kind == "neuron":
             per_tile[CAT["vertices"]] += self.compact_decl.state_bytes
             per_tile[CAT["code"]] += k.EXCHANGE_CODE_BYTES
         else:
-            per_tile[CAT["vertices"]] += A.list_slot_vertex(False).state_bytes
+            per_tile[CAT["vertices"]] += V.list_slot_vertex(False).state_bytes
         return per_sample, per_tile
 
     def list_tile_bytes(self, samples: np.ndarray) -> np.ndarray:
@@ -285,10 +241,10 @@ class PopulationMemory:
         if self.readout is None:
             return out
         decoding, loss_kind, classes = self.readout
-        for d in A.global_tensors(classes, self.batch, decoding):
+        for d in V.global_tensors(classes, self.batch, decoding):
             out[CAT[d.category]] += d.rows * self._bytes(d)
-        out[CAT["state"]] += A.CONSTANT_BYTES
-        out[CAT["vertices"]] += A.loss_vertex(decoding, loss_kind).state_bytes + 2 * A.tick_vertex("+1").state_bytes
+        out[CAT["state"]] += V.CONSTANT_BYTES
+        out[CAT["vertices"]] += V.loss_vertex(decoding, loss_kind).state_bytes + 2 * V.tick_vertex("+1").state_bytes
         return out
 
     def slice_vertex_types(self) -> tuple[str, ...]:
@@ -313,29 +269,17 @@ def vertex_code(vertex_type: str) -> int:
     return k.VERTEX_RESERVES[vertex_type.split("<", 1)[0]].code
 
 
-def optimizer_copies(optimizer: m.Optimizer) -> int:
-    return len(state_copies(optimizer))
-
-
-def state_copies(optimizer: m.Optimizer) -> tuple[str, ...]:
-    if isinstance(optimizer, m.Adam):
-        return ("m", "v")
-    return ("buf",) if optimizer.momentum > 0 else ()
-
-
 def batch_per_replica(ir: ModelGraph) -> int:
     s = ir.settings
     return math.ceil(s.batch_size / s.target.replication_factor)
 
 
-def _sparse_backward(pop: Population) -> bool:
-    return pop.kind == "neuron" and pop.spikes and pop.gradient_threshold is not None
-
-
 def population_memory(ir: ModelGraph, pop: Population) -> PopulationMemory:
-    incoming = []
+    facts = V.population_facts(ir, pop)
+    incoming, projections = [], []
     for proj in ir.incoming(pop.id):
         src = ir.population(proj.source)
+        pr = V.projection_facts(ir, proj)
         sparse = proj.connectivity == "sparse"
         fan_in = int(proj.fan_in) if sparse and proj.probability is None else None
         incoming.append(Incoming(
@@ -343,19 +287,21 @@ def population_memory(ir: ModelGraph, pop: Population) -> PopulationMemory:
             source=src.id,
             source_size=src.size,
             source_capacity=src.capacity,
-            source_is_neuron=src.kind == "neuron",
+            source_is_neuron=pr.input_gradient,
             sparse=sparse,
             fan_in=fan_in,
             probability=proj.probability if sparse else None,
             bias=proj.bias,
             delay=proj.delay,
-            grad_slots=(src.capacity if _sparse_backward(src) else src.size) if src.kind == "neuron" else 0,
+            grad_slots=pr.grad_slots,
         ))
+        projections.append(pr)
     s = ir.settings
     out = ir.outgoing(pop.id)
     readout = None
-    if pop.id == s.readout.population:
+    if facts.is_readout:
         readout = (s.readout.decoding, s.loss.kind, pop.size)
+    momentum = getattr(s.optimizer, "momentum", 0.0)
     return PopulationMemory(
         population=pop,
         incoming=tuple(incoming),
@@ -363,10 +309,10 @@ def population_memory(ir: ModelGraph, pop: Population) -> PopulationMemory:
         batch=batch_per_replica(ir),
         timesteps=s.timesteps,
         element=s.element_bytes,
-        optimizer_copies=optimizer_copies(s.optimizer),
-        state_copies=state_copies(s.optimizer),
-        optimizer_family=A.optimizer_family(s.optimizer.kind, getattr(s.optimizer, "momentum", 0.0)),
-        ring_slots=1 + max((p.delay for p in out), default=0),
+        facts=facts,
+        projections=tuple(projections),
+        state_copies=V.state_copies(s.optimizer.kind, momentum),
+        optimizer_family=V.optimizer_family(s.optimizer.kind, momentum),
         reduces=len(out) if pop.kind == "neuron" else 0,
         readout=readout,
     )

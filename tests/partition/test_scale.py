@@ -11,7 +11,7 @@ import pytest
 
 from partition_helpers import example_ir
 from snncc.ir import spec_to_ir
-from snncc.partition import allocation as A
+from snncc import vertices as A
 from snncc.partition import make_plan
 from snncc.partition.memory import population_memory
 from snncc.spec import parse_spec
@@ -56,7 +56,7 @@ def test_memoised_declarations_equal_fresh_ones(name):
     ir = example_ir(name)
     for pop in ir.populations:
         pm = population_memory(ir, pop)
-        view, incoming = pm.view, pm.incoming_views()
+        view, incoming = pm.facts, pm.projections
         assert pm.tensors == A.population_tensors.__wrapped__(view, pm.timesteps, pm.batch)
         assert pm.compact_decl == A.compact_vertex.__wrapped__(view)
         if pop.kind == "neuron":
@@ -66,13 +66,13 @@ def test_memoised_declarations_equal_fresh_ones(name):
                                                       pm.optimizer_decls):
             assert tensors == A.projection_tensors.__wrapped__(pr, pm.batch, pm.state_copies)
             assert weightgrad == A.weightgrad_vertex.__wrapped__(pr)
-            assert optimizer == A.optimizer_vertices.__wrapped__(pr, pm.optimizer_family, pm.state_copies)
+            assert optimizer == A.optimizer_vertices.__wrapped__(pr.bias, pm.optimizer_family, pm.state_copies)
 
 
 def test_memo_tells_apart_what_the_builders_read():
     ir = example_ir("digits")
     pm = population_memory(ir, ir.population("output"))
-    view, (pr,) = pm.view, pm.incoming_views()
+    view, (pr,) = pm.facts, pm.projections
     # one incoming projection or two, with or without bias: different Forward fields
     one = A.forward_vertex(view, [pr])
     two = A.forward_vertex(view, [pr, pr])

@@ -5,22 +5,21 @@ The lowering (snncc.lower) turns these declarations into the Program that codege
 the memory model (snncc.partition.memory) sums the same declarations per tile. So the plan's
 bytes per tile and what the generated program allocates cannot drift apart.
 
-Functions here take duck-typed descriptions (snncc.lower.program.PopulationProgram and
-ProjectionProgram, or the memory model's equivalents built from the IR) with the attributes:
+The builders read a population's or projection's record (snncc.vertices.facts), never the IR.
 
-- population: id, kind, model, spikes, capacity, sparse_backward, ring_slots, is_readout
-- projection: id, source, target, delay, bias, n_in, input_gradient, grad_slots
-
-Layouts (all tensors flat, one contiguous slice per tile; see snncc/lower/program.py):
+Tensor layouts (all tensors flat, one contiguous slice per tile; see snncc/lower/program.py):
 "neuron" rows per neuron on the population's tiles, "list" rows per sample on its list
 tiles, "partials" rows per target tile, "single" rows on the readout's first tile.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from functools import cached_property, wraps
 from typing import Literal
+
+from .facts import PopulationFacts, ProjectionFacts, optimizer_family, state_copies
 
 Layout = Literal["neuron", "list", "partials", "single"]
 DType = Literal["float", "unsigned"]
@@ -106,10 +105,9 @@ def _val(name, what) -> Field:
     return Field(name, "state", "unsigned", False, "value", what, "none")
 
 
-#: what the builders below read of a population or projection description (the ids they
-#: never read, so descriptions that differ only in ids share one memoised declaration)
-_SHAPE_ATTRIBUTES = ("kind", "model", "spikes", "capacity", "sparse_backward", "ring_slots", "is_readout",
-                     "delay", "bias", "n_in", "input_gradient", "grad_slots")
+#: the fields of a record the builders never read, so records that differ only in ids share
+#: one memoised declaration
+_ID_FIELDS = frozenset({"id", "source", "target"})
 _MEMO_LIMIT = 1 << 14
 
 
@@ -119,10 +117,10 @@ def _shape_key(arg):
         return (type(arg).__name__, arg)
     if isinstance(arg, (tuple, list)):
         return ("sequence",) + tuple(_shape_key(a) for a in arg)
-    key = tuple(getattr(arg, name, _shape_key) for name in _SHAPE_ATTRIBUTES)
-    if all(v is _shape_key for v in key):
-        raise TypeError(f"no shape attributes on {type(arg).__name__}")
-    return ("description",) + key
+    if isinstance(arg, (PopulationFacts, ProjectionFacts)):
+        return (type(arg).__name__,) + tuple(getattr(arg, f.name) for f in dataclasses.fields(arg)
+                                             if f.name not in _ID_FIELDS)
+    raise TypeError(f"no shape of {type(arg).__name__}")
 
 
 def _by_shape(builder):
@@ -151,7 +149,7 @@ def _by_shape(builder):
 
 #: per-neuron parameters of a neuron population, by what: tensors of one value per neuron on
 #: its tiles (beta and alpha clamped to [0, 1]; gradient_level = gradient_threshold x threshold)
-def neuron_parameters(p) -> tuple[str, ...]:
+def neuron_parameters(p: PopulationFacts) -> tuple[str, ...]:
     out = ["beta"]
     if p.model == "cuba_lif":
         out.append("alpha")
@@ -163,7 +161,7 @@ def neuron_parameters(p) -> tuple[str, ...]:
 
 
 @_by_shape
-def population_tensors(p, timesteps: int, batch: int) -> tuple[TensorDecl, ...]:
+def population_tensors(p: PopulationFacts, timesteps: int, batch: int) -> tuple[TensorDecl, ...]:
     out: list[TensorDecl] = []
     if p.spikes:  # spike-id lists [sample][timestep][entry] on the list tiles
         out += [TensorDecl("ids", "unsigned", "list", timesteps * p.capacity, "history"),
@@ -189,7 +187,7 @@ def population_tensors(p, timesteps: int, batch: int) -> tuple[TensorDecl, ...]:
 
 
 @_by_shape
-def projection_tensors(pr, batch: int, state_copies: tuple[str, ...]) -> tuple[TensorDecl, ...]:
+def projection_tensors(pr: ProjectionFacts, batch: int, state_copies: tuple[str, ...]) -> tuple[TensorDecl, ...]:
     """Weights and their gradients and optimizer state on the target's tiles, [in][n]."""
     out: list[TensorDecl] = []
     for what in ("w", "dw") + tuple(state_copies):
@@ -223,14 +221,14 @@ CONSTANT_BYTES = 2 * ELEMENT_BYTES
 # --------------------------------------------------------------------------- vertices
 
 
-def _params(p, names, sl="tile") -> list[Field]:
+def _params(p: PopulationFacts, names, sl="tile") -> list[Field]:
     """Edges to the population's per-neuron parameter tensors (those it has, of `names`)."""
     have = neuron_parameters(p)
     return [_vec(w, "Input", "T", "self", w, sl, doc="[n]" if sl == "tile" else "[N]") for w in names if w in have]
 
 
 @_by_shape
-def forward_vertex(p, incoming) -> VertexDecl:
+def forward_vertex(p: PopulationFacts, incoming: tuple[ProjectionFacts, ...]) -> VertexDecl:
     fields = [_t(), _vec("mem", "InOut", "T", "self", "mem", doc="[(T + 1) B][n]")]
     if p.spikes:
         fields.append(_vec("memNow", "Output", "T", "self", "memNow", doc="[B][n]: row t + 1 of mem"))
@@ -250,7 +248,7 @@ def forward_vertex(p, incoming) -> VertexDecl:
 
 
 @_by_shape
-def compact_vertex(p) -> VertexDecl:
+def compact_vertex(p: PopulationFacts) -> VertexDecl:
     return VertexDecl("Compact", "lists", (
         _t(), _vec("mem", "Input", "T", "self", "memNow", "whole", doc="timestep t, neuron block layout [B][n] per tile"),
         _vec("ids", "Output", "unsigned", "self", "ids", doc="[nb][T][C]"),
@@ -279,7 +277,7 @@ def list_slot_vertex(lagged: bool) -> VertexDecl:
 
 
 @_by_shape
-def backward_vertex(p, decoding: str) -> VertexDecl:
+def backward_vertex(p: PopulationFacts, decoding: str) -> VertexDecl:
     fields = [_t(), _vec("mem", "Input", "T", "self", "mem", doc="[(T + 1) B][n]"),
               _vec("dS", "InOut", "T", "self", "dS", doc="[ring B][n]"),
               _vec("carryU", "InOut", "T", "self", "carryU", doc="[B][n]"),
@@ -301,7 +299,7 @@ def backward_vertex(p, decoding: str) -> VertexDecl:
 
 
 @_by_shape
-def weightgrad_vertex(pr) -> VertexDecl:
+def weightgrad_vertex(pr: ProjectionFacts) -> VertexDecl:
     fields = [_t(), _vec("ids", "Input", "unsigned", "source", "ringIds", "whole", doc="source: [B][slots][C]"),
               _vec("counts", "Input", "unsigned", "source", "ringCounts", "whole", doc="[B][slots][2]"),
               _vec("dI", "Input", "T", "target", "dI", doc="[B][n]"),
@@ -316,7 +314,7 @@ def weightgrad_vertex(pr) -> VertexDecl:
 
 
 @_by_shape
-def reduce_vertex(pr, source_sparse_backward: bool) -> VertexDecl:
+def reduce_vertex(source_sparse_backward: bool) -> VertexDecl:
     fields = [_t(), _vec("partials", "Input", "T", "self", "partials", "whole", doc="[target tiles][B][G]")]
     if source_sparse_backward:
         fields += [_vec("ids", "Input", "unsigned", "source", "ringIds", "whole", doc="source: [B][slots][C]"),
@@ -327,15 +325,11 @@ def reduce_vertex(pr, source_sparse_backward: bool) -> VertexDecl:
     return VertexDecl("Reduce", "source_neurons", tuple(fields))
 
 
-def optimizer_family(kind: str, momentum: float) -> str:
-    return "AdamUpdate" if kind == "adam" else ("SgdUpdate" if momentum > 0 else "SgdPlainUpdate")
-
-
 @_by_shape
-def optimizer_vertices(pr, family: str, state_copies: tuple[str, ...]) -> tuple[VertexDecl, ...]:
-    """One update vertex per target tile for the weights, and one for the bias."""
+def optimizer_vertices(bias: bool, family: str, state_copies: tuple[str, ...]) -> tuple[VertexDecl, ...]:
+    """One update vertex per target tile for a projection's weights, and one for its bias."""
     out = []
-    for w, g in (("w", "dw"),) + ((("b", "db"),) if pr.bias else ()):
+    for w, g in (("w", "dw"),) + ((("b", "db"),) if bias else ()):
         fields = [Field("w", "InOut", "T", True, "self", w, "tile", span=True), _vec("g", "Input", "T", "self", g)]
         fields += [_vec(s, "InOut", "T", "self", s if w == "w" else BIAS_NAMES[s]) for s in state_copies]
         fields.append(_vec("hyper", "Input", "float", "global", "hyper", "whole"))
@@ -345,10 +339,9 @@ def optimizer_vertices(pr, family: str, state_copies: tuple[str, ...]) -> tuple[
 
 def generic_vertices() -> dict[str, VertexDecl]:
     """Every vertex of snncc_generic.cpp (the host build registers them all), by family."""
-    from types import SimpleNamespace
-    pr = SimpleNamespace(bias=False)
-    out = {f: optimizer_vertices(pr, f, c)[0] for f, c in (("AdamUpdate", ("m", "v")), ("SgdUpdate", ("buf",)),
-                                                             ("SgdPlainUpdate", ()))}
+    out = {optimizer_family(kind, momentum): optimizer_vertices(False, optimizer_family(kind, momentum),
+                                                                 state_copies(kind, momentum))[0]
+           for kind, momentum in (("adam", 0.0), ("sgd", 1.0), ("sgd", 0.0))}
     out["Tick"] = tick_vertex("+1")
     return out
 
