@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import __version__
 from ..fsutil import check_output_dir, exchange_paths, rename_noreplace
-from ..lower import BIAS_NAMES
+from ..vertices import BIAS_NAMES
 from ..lower.program import Program
 from ..partition.plan import Plan
 from ..resources import resource_dir
