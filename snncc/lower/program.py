@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from ..partition.plan import neuron_range
 from ..vertices import ComputeSetSpec, DType, Field, Layout, VertexDecl, state_copies
 
 __all__ = ["ComputeSetSpec", "DType", "Element", "Field", "Group", "Layout", "Loss", "Neuron", "Optimizer", "Pattern",
@@ -45,8 +46,7 @@ class TileRange:
     samples_per_list_tile: int
 
     def neuron_range(self, j: int) -> tuple[int, int]:
-        q, r = self.neurons_per_tile, self.remainder
-        return (j * q + min(j, r), (j + 1) * q + min(j + 1, r))
+        return neuron_range(j, self.neurons_per_tile, self.remainder)
 
     def list_tile(self, j: int) -> int:
         return self.first_tile + (self.list_offset + j) % self.num_tiles

@@ -29,7 +29,7 @@ import numpy as np
 from .. import vertices as V
 from . import constants as k
 from .memory import PopulationMemory
-from .plan import Cost, Placement
+from .plan import Cost, Placement, neurons_on_tile
 
 # --------------------------------------------------------------------------- vertex cycles
 
@@ -217,7 +217,7 @@ class _Tensors:
         if d.layout == "partials":
             return np.where(inside, float(d.rows * e), 0.0)
         if d.layout == "neuron":
-            n = p.neurons_per_tile + (j < p.remainder)
+            n = neurons_on_tile(j, p.neurons_per_tile, p.remainder)
             return np.where(inside, d.rows * n * e, 0.0).astype(np.float64)
         lj = (j - p.list_offset) % max(p.num_tiles, 1)
         s = p.samples_per_list_tile

@@ -33,7 +33,7 @@ from ..ir import ModelGraph
 from . import constants as k
 from .cost import step_cycles_per_timestep
 from .memory import CAT, NCAT, PopulationMemory, pad4, vertex_code
-from .plan import Placement
+from .plan import Placement, split_neurons
 
 
 class Infeasible(Exception):
@@ -256,7 +256,7 @@ def _placements(items: Sequence[_Item], count: Sequence[int], firsts: Sequence[i
             t = math.ceil(batch / s)
             out.append(Placement(pop.id, "input", -1, ipu, first, t, pop.size, 0, 0, t, 0, s))
             continue
-        q, r = divmod(pop.size, t)
+        q, r = split_neurons(pop.size, t)
         lists = min(batch, t) if pop.spikes else 0
         s = math.ceil(batch / lists) if lists else 0
         lists = math.ceil(batch / s) if s else 0

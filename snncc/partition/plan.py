@@ -25,6 +25,23 @@ SLICE_RULE = (
 )
 
 
+
+def split_neurons(size: int, tiles: int) -> tuple[int, int]:
+    """(q, r) of SLICE_RULE for `size` neurons over `tiles` tiles."""
+    return divmod(size, tiles)
+
+
+def neurons_on_tile(j, q: int, r: int):
+    """Neurons on tile j of a range (an int, or an array of tile indices) under SLICE_RULE."""
+    return q + (j < r)
+
+
+def neuron_range(j: int, q: int, r: int) -> tuple[int, int]:
+    """Neurons [start, stop) on tile j of a range under SLICE_RULE."""
+    start = j * q + min(j, r)
+    return (start, start + int(neurons_on_tile(j, q, r)))
+
+
 @dataclass(frozen=True)
 class Placement:
     """One population's tiles. See SLICE_RULE."""
@@ -51,17 +68,16 @@ class Placement:
         if self.kind == "input":
             sizes = np.zeros(self.num_tiles, dtype=np.int64)
         else:
-            sizes = np.full(self.num_tiles, self.neurons_per_tile, dtype=np.int64)
-            sizes[: self.remainder] += 1
+            sizes = neurons_on_tile(np.arange(self.num_tiles, dtype=np.int64), self.neurons_per_tile,
+                                    self.remainder).astype(np.int64)
         sizes.setflags(write=False)
         return sizes
 
     def neuron_range(self, j: int) -> tuple[int, int]:
         """Neurons [start, stop) on tile j of the range."""
-        q, r = self.neurons_per_tile, self.remainder
         if self.kind == "input":
             return (0, 0)
-        return (j * q + min(j, r), (j + 1) * q + min(j + 1, r))
+        return neuron_range(j, self.neurons_per_tile, self.remainder)
 
     def tile_of_neuron(self, i: int) -> int:
         q, r = self.neurons_per_tile, self.remainder
