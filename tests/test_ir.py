@@ -108,23 +108,6 @@ def test_capacity_rounding():
     assert ir.population("l2").capacity == 20  # no sparsity: dense
 
 
-def test_memory_facts_hand_computed():
-    doc = chain([8, 6, 4], training={"batch_size": 2, "optimizer": {"kind": "adam"}})
-    doc["timesteps"] = 3
-    doc["populations"][1]["sparsity"] = {"max_spikes": 2, "gradient_threshold": 0.9}
-    ir = spec_to_ir(spec_from(doc))
-    mem = ir.memory("l1")
-    assert mem.incoming_weights == (8 * 6 + 6) * 4  # weights + biases, float32
-    assert mem.gradients == (8 * 6 + 6) * 4
-    assert mem.optimizer == 2 * (8 * 6 + 6) * 4  # Adam: two moments
-    assert mem.state == 2 * 6 * 1 * 4  # batch x neurons x (mem) x 4 bytes
-    list_bytes = 2 * (2 * 4 + 8)  # batch x (capacity ids + two counts)
-    assert mem.spike_list == list_bytes
-    assert mem.history == 3 * (list_bytes + 2 * 2 * 4)  # T x (list + listed membranes)
-    dense = ir.memory("l2")  # no gradient threshold: every membrane is kept
-    assert dense.history == 3 * (2 * (4 * 4 + 8) + 2 * 4 * 4)
-
-
 def test_sparse_projection_shapes():
     doc = chain([64, 30, 10])
     doc["data"] = {"kind": "digits"}
@@ -143,7 +126,7 @@ def test_passes_keep_the_ir_valid_and_are_pure(example):
     before = nx.to_dict_of_dicts(base.graph)
     seen = []
     ir = run_passes(base, DEFAULT_PASSES, callback=lambda p, _: seen.append(p.name), check=True)
-    assert seen == ["shapes", "schedule", "memory"]
+    assert seen == ["shapes", "schedule"]
     assert nx.to_dict_of_dicts(base.graph) == before  # the input graph was not modified
     assert "stage" not in base.graph.nodes[base.populations[0].id]
     verify(ir)

@@ -1,4 +1,5 @@
-"""`snncc inspect FILE`: a readable summary of the graph IR; GraphML or DOT on request."""
+"""`snncc inspect FILE`: a readable summary of the graph IR and the memory the plan's model
+gives each population; GraphML or DOT on request."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from ..fsutil import DOT, GRAPHML, check_output_file, write_errors
 from ..ir import spec_to_ir
 from ..ir.export import write_dot, write_graphml
 from ..ir.report import summary
+from ..partition import PlanError, make_plan
+from ..partition.report import population_text
 from ..spec import load_spec
 
 
@@ -29,6 +32,11 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"--graphml and --dot are the same file ({args.dot}); give two names")
     ir = spec_to_ir(load_spec(args.file))
     print(summary(ir), end="")
+    try:
+        memory = population_text(ir, make_plan(ir, pipelined=False))
+    except PlanError as exc:
+        memory = f"memory: the model does not fit its target: {exc}\n"
+    print("\n" + memory, end="")
     if args.graphml is not None:
         with write_errors(args.graphml, "--graphml"):
             write_graphml(ir, args.graphml)

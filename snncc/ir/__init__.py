@@ -2,8 +2,8 @@
 
 from ..machine import collection_paused
 from ..spec.models import ModelSpec
-from .graph import GivenArray, Memory, ModelGraph, PerNeuron, Population, Projection, Shapes, TrainingSettings, build_graph
-from .passes import DEFAULT_PASSES, InferShapes, IRError, MemoryFacts, Schedule, run_passes, verify
+from .graph import GivenArray, ModelGraph, PerNeuron, Population, Projection, Shapes, TrainingSettings, build_graph
+from .passes import DEFAULT_PASSES, InferShapes, IRError, Schedule, run_passes, verify
 
 
 def spec_to_ir(spec: ModelSpec, check: bool = False) -> ModelGraph:
@@ -13,6 +13,6 @@ def spec_to_ir(spec: ModelSpec, check: bool = False) -> ModelGraph:
 
 
 __all__ = [
-    "DEFAULT_PASSES", "GivenArray", "IRError", "InferShapes", "Memory", "PerNeuron", "MemoryFacts", "ModelGraph", "Population",
+    "DEFAULT_PASSES", "GivenArray", "IRError", "InferShapes", "PerNeuron", "ModelGraph", "Population",
     "Projection", "Schedule", "Shapes", "TrainingSettings", "build_graph", "run_passes", "spec_to_ir", "verify",
 ]

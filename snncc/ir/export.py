@@ -33,8 +33,6 @@ def plain_graph(ir: ModelGraph) -> nx.MultiDiGraph:
         attrs = _flat(pop)
         if "stage" in ir.graph.nodes[pop.id]:
             attrs["stage"] = ir.stage(pop.id)
-        if "memory" in ir.graph.nodes[pop.id]:
-            attrs["memory_bytes"] = ir.memory(pop.id).total
         graph.add_node(pop.id, **attrs)
     for proj in ir.projections:
         attrs = _flat(proj)

@@ -1,7 +1,8 @@
 """The graph IR: populations as nodes, projections as edges, typed attributes on both.
 
 Built only from a validated ModelSpec (`build_graph`); the passes in snncc.ir.passes
-fill in shapes, the schedule and memory facts. Downstream stages read this, never the
+fill in shapes and the schedule; what a training step allocates is the plan's memory
+model (snncc.partition.memory). Downstream stages read this, never the
 spec's JSON.
 """
 
@@ -128,34 +129,6 @@ class Shapes:
 
 
 @dataclass(frozen=True)
-class Memory:
-    """Bytes one population needs for a training step, before partitioning.
-
-    state: the carried state (state_vars) for the batch.
-    history: what BPTT keeps per timestep for the batch: the emitted spike-id list with its
-      two counts, and the membrane values the surrogate needs (all neurons for a dense
-      surrogate, only the listed ones with a gradient threshold). Input currents are
-      recomputed from the stored lists, not kept.
-    incoming_weights: weights of every projection into the population (sparse: values and
-      int32 indices) and biases.
-    gradients: one accumulator per trainable value of incoming_weights.
-    optimizer: extra copies per trainable value (Adam: 2, SGD with momentum: 1).
-    spike_list: one timestep's outgoing id list for the batch.
-    """
-
-    state: int
-    history: int
-    incoming_weights: int
-    gradients: int
-    optimizer: int
-    spike_list: int
-
-    @property
-    def total(self) -> int:
-        return self.state + self.history + self.incoming_weights + self.gradients + self.optimizer + self.spike_list
-
-
-@dataclass(frozen=True)
 class TrainingSettings:
     """What the IR carries of the spec beyond the network: the stages downstream need it."""
 
@@ -182,8 +155,8 @@ class ModelGraph:
     """The IR: a networkx MultiDiGraph plus the training settings.
 
     Node attribute "population" holds a Population, edge attribute "projection" a
-    Projection (edge key = projection id). Passes add node attributes "stage" and
-    "memory" and edge attribute "shapes". Treat instances as immutable: passes copy.
+    Projection (edge key = projection id). Passes add node attribute "stage" and edge
+    attribute "shapes". Treat instances as immutable: passes copy.
     """
 
     name: str
@@ -226,9 +199,6 @@ class ModelGraph:
 
     def stage(self, pid: str) -> int:
         return self.node_attr(pid, "stage")
-
-    def memory(self, pid: str) -> Memory:
-        return self.node_attr(pid, "memory")
 
     def shapes(self, proj: Projection) -> Shapes:
         return self.edge_attr(proj, "shapes")

@@ -1,4 +1,4 @@
-"""Passes over the graph IR: shape inference, the schedule, memory facts.
+"""Passes over the graph IR: shape inference and the schedule.
 
 Each pass is a frozen dataclass with a `name` and an `apply(ModelGraph) -> ModelGraph`
 that returns a new graph (the input is not modified). `run_passes` applies a list and
@@ -14,13 +14,7 @@ from typing import ClassVar, Protocol
 
 import networkx as nx
 
-from ..spec import models as m
-from .graph import Memory, ModelGraph, Shapes
-
-#: Bytes of one spike id (uint32: populations may exceed 65535 neurons) and of the two counts.
-ID_BYTES = 4
-COUNTS_BYTES = 2 * 4
-
+from .graph import ModelGraph, Shapes
 
 class Pass(Protocol):
     name: ClassVar[str]
@@ -107,50 +101,7 @@ class Schedule:
         return ir.with_graph(graph, self.name)
 
 
-@dataclass(frozen=True)
-class MemoryFacts:
-    """Bytes per population for one training step (node attribute "memory"); see Memory."""
-
-    name: ClassVar[str] = "memory"
-
-    def apply(self, ir: ModelGraph) -> ModelGraph:
-        s = ir.settings
-        elem, batch, steps = s.element_bytes, s.batch_size, s.timesteps
-        optimizer_copies = _optimizer_copies(s.optimizer)
-        graph = ir.graph.copy()
-        for pop in ir.populations:
-            list_bytes = batch * (pop.capacity * ID_BYTES + COUNTS_BYTES) if pop.spikes else 0
-            if pop.kind == "input":
-                membrane_kept = 0
-            elif pop.gradient_threshold is None or not pop.spikes:
-                membrane_kept = pop.size  # dense surrogate (or li): every membrane value
-            else:
-                membrane_kept = pop.capacity  # only neurons in the list get a gradient
-            history = steps * (list_bytes + batch * membrane_kept * elem)
-            weights = trainable = 0
-            for proj in ir.incoming(pop.id):
-                shapes = ir.shapes(proj)
-                index_bytes = shapes.stored_weights * ID_BYTES if proj.connectivity == "sparse" else 0
-                weights += (shapes.stored_weights + shapes.bias) * elem + index_bytes
-                trainable += shapes.stored_weights + shapes.bias
-            graph.nodes[pop.id]["memory"] = Memory(
-                state=batch * pop.size * len(pop.state_vars) * elem,
-                history=history,
-                incoming_weights=weights,
-                gradients=trainable * elem,
-                optimizer=trainable * elem * optimizer_copies,
-                spike_list=list_bytes,
-            )
-        return ir.with_graph(graph, self.name)
-
-
-def _optimizer_copies(optimizer: m.Optimizer) -> int:
-    if isinstance(optimizer, m.Adam):
-        return 2
-    return 1 if optimizer.momentum > 0 else 0
-
-
-DEFAULT_PASSES: tuple[Pass, ...] = (InferShapes(), Schedule(), MemoryFacts())
+DEFAULT_PASSES: tuple[Pass, ...] = (InferShapes(), Schedule())
 
 
 def run_passes(

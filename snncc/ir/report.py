@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from ..textfmt import format_bytes, table
+from ..textfmt import table
 from .graph import ModelGraph
 
 
 def summary(ir: ModelGraph) -> str:
-    """Populations, projections, counts, the schedule, recurrent edges and memory."""
+    """Populations, projections, counts, the schedule and recurrent edges."""
     s = ir.settings
     pops, projs = ir.populations, ir.projections
     lines = [
@@ -59,14 +59,4 @@ def summary(ir: ModelGraph) -> str:
         + " -> ".join("[" + ", ".join(g) + "]" for g in stages)
     )
 
-    lines += ["", "memory for one training step, before partitioning"]
-    rows = []
-    total = 0
-    for p in pops:
-        mem = ir.memory(p.id)
-        total += mem.total
-        rows.append([p.id, *(format_bytes(v) for v in (
-            mem.incoming_weights, mem.gradients, mem.optimizer, mem.state, mem.history, mem.spike_list, mem.total))])
-    lines += table(["id", "weights", "gradients", "optimizer", "state", "history", "spike list", "total"], rows)
-    lines.append(f"  total: {format_bytes(total)}")
     return "\n".join(lines) + "\n"

@@ -290,6 +290,32 @@ def layout_ipu(ipu: int, pids: Sequence[str], groups: Sequence[Sequence[str]], m
 def tile_bytes(placements: Sequence[Placement], memories: dict[str, PopulationMemory], num_tiles: int) -> np.ndarray:
     """[num_tiles, NCAT] bytes per tile and category, vertex code and tile reserve included."""
     table = np.zeros((num_tiles, NCAT), dtype=np.int64)
+    for p in placements:
+        pm = memories[p.population]
+        if p.kind == "neuron":
+            table[p.first_tile : p.first_tile + p.num_tiles] += pm.slice_bytes(p.slice_sizes())
+            table[p.first_tile] += pm.readout_tile_bytes()
+        if p.list_tiles:
+            np.add.at(table, _list_tiles(p), pm.list_tile_bytes(p.list_samples(pm.batch)))
+    table[:, CAT["code"]] += tile_code(placements, memories, table.sum(axis=1) > 0)
+    return table
+
+
+def population_bytes(p: Placement, pm: PopulationMemory) -> np.ndarray:
+    """[NCAT] bytes of one population summed over its tiles: what tile_bytes adds for it, less
+    the code and reserves of the tiles (tile_code), which populations on one tile share."""
+    out = np.zeros(NCAT, dtype=np.int64)
+    if p.kind == "neuron":
+        out += pm.slice_bytes(p.slice_sizes()).sum(axis=0) + pm.readout_tile_bytes()
+    if p.list_tiles:
+        out += pm.list_tile_bytes(p.list_samples(pm.batch)).sum(axis=0)
+    return out
+
+
+def tile_code(placements: Sequence[Placement], memories: dict[str, PopulationMemory], used: np.ndarray) -> np.ndarray:
+    """[num_tiles] bytes of vertex code (each vertex type once per tile it runs on) and of the
+    tile reserve (per used tile)."""
+    num_tiles = len(used)
     present: dict[str, np.ndarray] = {}
 
     def mark(vtype: str, tiles) -> None:
@@ -297,23 +323,20 @@ def tile_bytes(placements: Sequence[Placement], memories: dict[str, PopulationMe
 
     for p in placements:
         pm = memories[p.population]
-        rng = slice(p.first_tile, p.first_tile + p.num_tiles)
         if p.kind == "neuron":
-            table[rng] += pm.slice_bytes(p.slice_sizes())
-            table[p.first_tile] += pm.readout_tile_bytes()
             for vtype in pm.slice_vertex_types():
-                mark(vtype, rng)
+                mark(vtype, slice(p.first_tile, p.first_tile + p.num_tiles))
         if p.list_tiles:
-            list_tiles = [p.list_tile(j) for j in range(p.list_tiles)]
-            np.add.at(table, list_tiles, pm.list_tile_bytes(p.list_samples(pm.batch)))
             for vtype in pm.list_vertex_types():
-                mark(vtype, list_tiles)
-    used = table.sum(axis=1) > 0
+                mark(vtype, _list_tiles(p))
     code = np.zeros(num_tiles, dtype=np.int64)
     for vtype in sorted(present):
         code += present[vtype] * vertex_code(vtype)
-    table[:, CAT["code"]] += code + used * k.TILE_RESERVE_BYTES
-    return table
+    return code + used * k.TILE_RESERVE_BYTES
 
 
-__all__ = ["Infeasible", "assign_ipus", "layout_ipu", "tile_bytes", "topological_order", "traffic_graph", "pad4"]
+def _list_tiles(p: Placement) -> list[int]:
+    return [p.list_tile(j) for j in range(p.list_tiles)]
+
+
+__all__ = ["Infeasible", "assign_ipus", "layout_ipu", "population_bytes", "tile_bytes", "tile_code", "topological_order", "traffic_graph", "pad4"]

@@ -6,13 +6,45 @@ import io
 
 import numpy as np
 
+from ..ir import ModelGraph
 from ..textfmt import format_bytes, table
-from .memory import CATEGORIES
+from .layout import population_bytes, tile_code
+from .memory import CAT, CATEGORIES, NCAT, population_memory
 from .plan import Cost, Plan
 
 
 def _cost_line(c: Cost) -> str:
     return f"{c.step_seconds * 1e3:.3f} ms per step, {c.samples_per_second:,.0f} samples/s"
+
+
+def category_line(by_category) -> str:
+    """One line of bytes per memory category (CATEGORIES order)."""
+    return "memory by category: " + ", ".join(f"{c} {format_bytes(v)}" for c, v in zip(CATEGORIES, by_category))
+
+
+def memory_by_population(ir: ModelGraph, plan: Plan) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Per population its bytes by category, summed over its tiles, and the code and reserves
+    of the tiles (shared by the populations on a tile): together the plan's bytes by category.
+    `plan` is make_plan(ir)."""
+    memories = {p.id: population_memory(ir, p) for p in ir.populations}
+    rows = {p.population: population_bytes(p, memories[p.population]) for p in plan.placements}
+    tiles = np.zeros(NCAT, dtype=np.int64)
+    tiles[CAT["code"]] = int(tile_code(plan.placements, memories, plan.tile_memory.totals > 0).sum())
+    return rows, tiles
+
+
+def population_text(ir: ModelGraph, plan: Plan) -> str:
+    """What `snncc inspect` prints of memory: the plan's model per population."""
+    rows, tiles = memory_by_population(ir, plan)
+    lines = ["memory for one training step by population (the plan's model on the spec's target, "
+             "summed over each population's tiles; `snncc plan` shows it per tile)"]
+    body = [[pid, *(format_bytes(v) for v in row), format_bytes(row.sum())] for pid, row in rows.items()]
+    body.append(["(tiles)", *(format_bytes(v) for v in tiles), format_bytes(tiles.sum())])
+    lines += table(["id", *CATEGORIES, "total"], body)
+    by_cat = sum(rows.values(), tiles)
+    lines += [category_line(by_cat), f"  total: {format_bytes(by_cat.sum())}; (tiles): vertex code and the tile "
+              "reserves, shared by the populations on a tile"]
+    return "\n".join(lines) + "\n"
 
 
 def text(plan: Plan) -> str:
@@ -45,7 +77,7 @@ def text(plan: Plan) -> str:
         f"tiles used: {len(used):,} of {plan.num_tiles:,}; bytes per tile: max {format_bytes(totals.max())} "
         f"({totals.max() / limit:.0%} of {format_bytes(limit)}), mean {format_bytes(totals[used].mean() if used else 0)} "
         f"over used tiles; in all {format_bytes(totals.sum())}",
-        "memory by category: " + ", ".join(f"{c} {format_bytes(v)}" for c, v in zip(CATEGORIES, by_cat)),
+        category_line(by_cat),
         "ipus: " + "; ".join(f"{i.ipu}: {len(i.populations)} populations, {i.tiles_used} tiles, {i.layout}"
                              for i in plan.ipus),
     ]
