@@ -9,8 +9,6 @@ spec's `target` (defaults: ipu.md's GC200 values), never from here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 # --------------------------------------------------------------------------- exchange, links, sync
 
 #: Bytes one tile can receive per tile-clock cycle during an exchange phase. Derived from
@@ -76,33 +74,27 @@ ADAM_INSTRUCTIONS = 12
 SGD_INSTRUCTIONS = 4
 SGD_MOMENTUM_INSTRUCTIONS = 6
 
-#: Exchange-code transfers the memory model counts per incoming projection from a neuron
-#: population (snncc.partition.memory, category code only). The generated program has no
-#: reduction tree: one Reduce superstep per projection (the cost model follows it).
-REDUCTION_FANIN = 4
+#: Exchange-code transfers the memory model counts, beyond the projection's own, per incoming
+#: projection from a neuron population (its partials and the reads of the Reduce supersteps;
+#: snncc.partition.memory, category code only). *estimate*.
+INPUT_GRADIENT_TRANSFERS = 4
 
 # --------------------------------------------------------------------------- memory reserves
 
 
-@dataclass(frozen=True)
-class VertexReserve:
-    """Bytes a vertex type costs on a tile: its code once per tile, its state per instance."""
-
-    code: int
-    state: int
-
-
-#: Per vertex type (all *estimates*: a codelet of this size compiles to a few KiB; vertex
-#: state is the edge pointers and sizes, 8 bytes each). Templated variants (neuron model,
-#: dense/sparse) count as separate types because each instantiation has its own code.
-VERTEX_RESERVES: dict[str, VertexReserve] = {
-    "NeuronForward": VertexReserve(code=3072, state=64),
-    "NeuronBackward": VertexReserve(code=3072, state=64),
-    "RowAccumulate": VertexReserve(code=1536, state=48),
-    "WeightGradient": VertexReserve(code=2048, state=48),
-    "InputGradientReduce": VertexReserve(code=512, state=32),
-    "SpikeListCompact": VertexReserve(code=1024, state=48),
-    "Optimizer": VertexReserve(code=1024, state=48),
+#: Code bytes per vertex family on a tile, once per tile it runs on (all *estimates*: a
+#: codelet of this size compiles to a few KiB). Forward and Backward count once per neuron
+#: model; ForwardRows (the Forward's accumulation of the listed rows) and WeightGrad once
+#: per connectivity (dense, sparse) of the tile's incoming projections. Vertex state is not
+#: here: it is counted from the fields of the declarations (snncc.vertices).
+VERTEX_CODE_BYTES: dict[str, int] = {
+    "Forward": 3072,
+    "Backward": 3072,
+    "ForwardRows": 1536,
+    "WeightGrad": 2048,
+    "Reduce": 512,
+    "Compact": 1024,
+    "Optimizer": 1024,
 }
 
 #: Per used tile: control program, exchange code, stacks of the supervisor and 6 workers.
@@ -112,8 +104,7 @@ TILE_RESERVE_BYTES = 8192
 #: Exchange code per incoming transfer (one per field connected to remote data). *estimate*.
 EXCHANGE_CODE_BYTES = 64
 
-#: Bytes of one spike id (uint32) and of the two counts of a list (ipu.md has no figure;
-#: the IR uses the same: snncc.ir.passes.ID_BYTES, COUNTS_BYTES).
+#: Bytes of one spike id (uint32) and of the two counts of a list (ipu.md has no figure).
 ID_BYTES = 4
 COUNTS_BYTES = 8
 #: Bytes of a sparse weight's column index and of a CSR row offset.

@@ -32,7 +32,7 @@ import numpy as np
 from ..ir import ModelGraph
 from . import constants as k
 from .cost import step_cycles_per_timestep
-from .memory import CAT, NCAT, PopulationMemory, pad4, vertex_code
+from .memory import CAT, NCAT, PopulationMemory, vertex_code
 from .plan import Placement, split_neurons
 
 
@@ -339,4 +339,5 @@ def _list_tiles(p: Placement) -> list[int]:
     return [p.list_tile(j) for j in range(p.list_tiles)]
 
 
-__all__ = ["Infeasible", "assign_ipus", "layout_ipu", "population_bytes", "tile_bytes", "tile_code", "topological_order", "traffic_graph", "pad4"]
+__all__ = ["Infeasible", "assign_ipus", "layout_ipu", "population_bytes", "tile_bytes", "tile_code", "topological_order",
+           "traffic_graph"]

@@ -1,41 +1,29 @@
 """The per-tile memory model: bytes a training step keeps on a tile, by category.
 
-What the generated program stores, per population slice of n neurons on a tile (B is the
-batch per replica, T the timesteps, e the element size of the precision):
+It sums the tensor and vertex declarations of snncc.vertices, the same the lowering
+allocates, per population slice of n neurons and per list tile of s samples (B the batch
+per replica, T the timesteps, e the element size; docs/plan.md tabulates every term):
 
-- weights: the incoming weights of every projection into the slice, stored [in, out]
-  (one input id selects one contiguous row of n values); sparse projections store CSR
-  rows (values, a column index each, one row offset per source neuron); biases (n per
-  biased projection). Scalar neuron parameters (beta, alpha, theta, gradient threshold)
-  live in vertex state.
-- gradients: one accumulator per weight value and bias; no per-worker copies, because the
-  workers split a row's columns, so no two workers write one accumulator. Plus the
-  backward state: dL/dS arriving for the slice and the carried dL/d(state) (B n (k+1) e,
-  k = state variables).
-- optimizer: Adam two copies of every trainable value, SGD with momentum one, plain SGD none.
-- state: the carried state variables (B n k e) and this step's spike codes, one byte per
-  neuron and sample (0 nothing, 1 surrogate-gradient mark, 2 spike), rows padded to 4 B.
-- history (BPTT): the membrane of every neuron of the slice for every timestep and sample
-  (T B n e) and the spike codes (T B pad4(n)). Stored, not recomputed: the membrane cannot
-  be recomputed backwards (beta may be 0), and the reset R[t] and the gradient marks
-  follow from it and the codes. Input currents are not stored: the backward pass re-reads
-  the input lists. The spike-id lists of every timestep are stored once, on the
-  population's list tiles (below), not on every target tile.
-- spike_lists: one timestep's incoming id list per incoming projection (B (C 4 + 8)), the
-  same buffer reused in the backward pass.
-- reduction: the partial input-spike gradients of every incoming projection from a neuron
-  population, and the receive buffers of the reduction tree (REDUCTION_FANIN B C e), plus,
-  per outgoing projection, the reduced dL/dS of this population's listed ids with the ids
-  (B (C (e + 4) + 8)).
-- vertices: the code of each vertex type present on the tile (once per tile), vertex state
-  per instance, exchange code per transfer, and TILE_RESERVE_BYTES per used tile.
+- weights: the incoming weights [in][n] of every projection into the slice (sparse: CSR
+  values, a column index each and one row offset per source neuron) and biases.
+- gradients: dw and db like the weights; the dL/dS ring, the carried gradients and dI.
+- optimizer: the optimizer's state copies of weights and biases (snncc.vertices.state_copies).
+- state: the per-neuron parameters; on the readout's first tile the global tensors and the
+  control program's constants.
+- history (BPTT): the membrane (and synaptic current) of every timestep, (T + 1) B n e; on
+  the list tiles the spike-id lists of every timestep with their counts and overflow flags.
+- spike_lists: what consumers connect to: the ring of the last timesteps' lists on the list
+  tiles, and the current membranes that Compact reads on a spiking population's tiles.
+- reduction: per incoming projection from a neuron population, the partial input gradients
+  B G e on each target tile.
+- vertices: the state of every vertex instance (4 bytes per field, 8 per SPAN vector).
+- code (not measured by the runtime): vertex code per type present on a tile, exchange code
+  per transfer, TILE_RESERVE_BYTES per used tile (estimates).
 
-List tiles. Each spiking population has list tiles inside its own tile range; list tile j
-holds samples [j s, (j + 1) s). After the update superstep it receives those samples'
-spike codes (s pad4(N) bytes, category spike_lists) and writes their id lists, spikes
-first then gradient ids, with two counts, into the list history (T s (C 4 + 8), category
-history). An input population's lists are streamed from the host straight into that
-history.
+List tiles: each spiking population has list tiles inside its own tile range; list tile j
+holds samples [j s, (j + 1) s). Compact writes those samples' lists into the list history
+(an input population's lists are streamed from the host into it) and ListSlot copies one
+timestep of it into the ring.
 """
 
 from __future__ import annotations
@@ -58,11 +46,6 @@ CAT = {name: i for i, name in enumerate(CATEGORIES)}
 NCAT = len(CATEGORIES)
 #: what the host runtime's memory report measures: every category but code (docs/runtime.md)
 MEASURED_CATEGORIES: tuple[str, ...] = tuple(c for c in CATEGORIES if c != "code")
-
-
-def pad4(n: np.ndarray | int) -> np.ndarray | int:
-    """Bytes of a row of n one-byte values, padded to whole 32-bit words."""
-    return (n + 3) // 4 * 4
 
 
 @dataclass(frozen=True)
@@ -111,10 +94,6 @@ class PopulationMemory:
     optimizer_family: str = "AdamUpdate"
     reduces: int = 0  # outgoing projections whose input gradient this population's tiles reduce
     readout: tuple[str, str, int] | None = None  # (decoding, loss kind, classes) of the readout population
-
-    @property
-    def state_vars(self) -> int:
-        return len(self.population.state_vars)
 
     @property
     def list_bytes(self) -> int:
@@ -187,7 +166,7 @@ class PopulationMemory:
                     decls.append(d)
             vertex_state += weightgrad.state_bytes
             vertex_state += sum(v.state_bytes for v in optimizer)
-            transfers += 1 + (k.REDUCTION_FANIN if inc.source_is_neuron else 0)
+            transfers += 1 + (k.INPUT_GRADIENT_TRANSFERS if inc.source_is_neuron else 0)
         for d in decls:
             per_neuron[CAT[d.category]] += d.rows * self._bytes(d)
         if self.reduces:
@@ -252,21 +231,21 @@ class PopulationMemory:
         if self.population.kind == "input":
             return ()
         model = self.population.model
-        types = {f"NeuronForward<{model}>", f"NeuronBackward<{model}>", "Optimizer"}
+        types = {f"Forward<{model}>", f"Backward<{model}>", "Optimizer"}
         for inc in self.incoming:
             kind = "sparse" if inc.sparse else "dense"
-            types |= {f"RowAccumulate<{kind}>", f"WeightGradient<{kind}>"}
+            types |= {f"ForwardRows<{kind}>", f"WeightGrad<{kind}>"}
             if inc.source_is_neuron:
-                types.add("InputGradientReduce")
+                types.add("Reduce")
         return tuple(sorted(types))
 
     def list_vertex_types(self) -> tuple[str, ...]:
-        return ("SpikeListCompact",) if self.population.kind == "neuron" and self.population.spikes else ()
+        return ("Compact",) if self.population.kind == "neuron" and self.population.spikes else ()
 
 
 def vertex_code(vertex_type: str) -> int:
     """Code bytes of a vertex type ("Name<args>" counts as Name's figure)."""
-    return k.VERTEX_RESERVES[vertex_type.split("<", 1)[0]].code
+    return k.VERTEX_CODE_BYTES[vertex_type.split("<", 1)[0]]
 
 
 def batch_per_replica(ir: ModelGraph) -> int:
