@@ -14,7 +14,7 @@ import numpy as np
 from ..ir import ModelGraph, Schedule
 from ..machine import collection_paused
 from . import constants
-from .cost import estimate
+from .cost import step_cost
 from .layout import Infeasible, assign_ipus, layout_ipu, tile_bytes
 from .memory import CATEGORIES, AllocationCheck, PopulationMemory, batch_per_replica, check_allocation, population_memory
 from .plan import SLICE_RULE, Cost, IPUPlan, Placement, Plan, TileMemory
@@ -38,7 +38,7 @@ def _make_plan(ir: ModelGraph, pipelined: bool) -> Plan:
     target = ir.settings.target
     memories = {p.id: population_memory(ir, p) for p in ir.populations}
     placements, ipus, table = _place(ir, memories)
-    cost = _cost(ir, memories, placements)
+    cost = step_cost(ir, memories, placements)
     alternative = None
     if pipelined and _zero_delay_neuron_projections(ir):
         pir = pipelined_ir(ir)
@@ -47,7 +47,7 @@ def _make_plan(ir: ModelGraph, pipelined: bool) -> Plan:
         except PlanError:
             alternative = None
         else:
-            alternative = _cost(pir, memories, alt_placements)
+            alternative = step_cost(pir, memories, alt_placements)
     return Plan(
         model=ir.name,
         num_ipus=target.num_ipus,
@@ -128,23 +128,6 @@ def _place(ir: ModelGraph, memories: dict[str, PopulationMemory]):
     order = {p.id: p.index for p in ir.populations}
     placements.sort(key=lambda p: order[p.population])
     return placements, ipus, table
-
-
-def _cost(ir: ModelGraph, memories: dict[str, PopulationMemory], placements: list[Placement]) -> Cost:
-    s = ir.settings
-    t = s.target
-    opt = s.optimizer
-    if opt.kind == "adam":
-        instructions = constants.ADAM_INSTRUCTIONS
-    else:
-        instructions = constants.SGD_MOMENTUM_INSTRUCTIONS if opt.momentum > 0 else constants.SGD_INSTRUCTIONS
-    return estimate(
-        placements, memories, ir.stages,
-        num_tiles=t.num_ipus * t.tiles_per_ipu, num_ipus=t.num_ipus, workers=t.workers_per_tile,
-        clock_hz=t.clock_hz, timesteps=s.timesteps, batch=batch_per_replica(ir), samples_per_step=s.batch_size,
-        optimizer_instructions=instructions,
-        outgoing={p.id: [q.target for q in ir.outgoing(p.id)] for p in ir.populations},
-    )
 
 
 # --------------------------------------------------------------------------- explaining a model that does not fit

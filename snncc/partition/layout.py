@@ -31,7 +31,7 @@ import numpy as np
 
 from ..ir import ModelGraph
 from . import constants as k
-from .cost import step_cycles_per_timestep
+from .cycles import step_cycles_per_timestep
 from .memory import CAT, NCAT, PopulationMemory, vertex_code
 from .plan import Placement, split_neurons
 

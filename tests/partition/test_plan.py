@@ -11,7 +11,7 @@ import pytest
 from partition_helpers import ROOT, brute_force_tile_bytes, document, example_ir, ir_of
 from snncc.cli import main
 from snncc.partition import PlanError, make_plan
-from snncc.partition.cost import forward_cycles
+from snncc.partition.cycles import forward_cycles
 from snncc.partition.memory import population_memory
 
 EXAMPLES = sorted(p.stem for p in (ROOT / "examples").glob("*.json"))

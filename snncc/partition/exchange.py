@@ -1,0 +1,163 @@
+"""Exchange accounting: the bytes each tile receives in a superstep, counted as the host
+runtime counts them (docs/runtime.md), and the bytes crossing IPU-Links.
+
+The exchange volume of a tile is every element connected to a field of one of its vertices
+that lives on another tile. The fields come from the vertex declarations of snncc.vertices
+(the same the lowering instantiates): a "tile" slice is local by construction, "whole"
+connects the whole tensor (minus the tile's own share), "elem0" one element. So a Forward
+vertex receives the whole ring of each source's lists [B][slots][C] every timestep, not
+only the samples or timesteps it reads. IPU-Link bytes: each remote tensor crosses once per
+receiving IPU and superstep (an assumption: the exchange delivers it to that IPU's tiles
+from one transfer). Lists are fixed-capacity and counted full (the worst case).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .. import vertices as V
+from .memory import PopulationMemory
+from .plan import neurons_on_tile
+
+
+class Superstep:
+    """Per-tile compute cycles and exchanged bytes of one superstep, plus its link bytes."""
+
+    __slots__ = ("compute", "received", "link_bytes", "lo", "hi")
+
+    def __init__(self, num_tiles: int):
+        self.compute = np.zeros(num_tiles)
+        self.received = np.zeros(num_tiles)
+        self.link_bytes = 0.0
+        self.lo, self.hi = num_tiles, 0  # the tiles touched: [lo, hi)
+
+    def touch(self, tiles: np.ndarray) -> None:
+        """Widen the window to `tiles` (sorted)."""
+        if len(tiles):
+            self.lo, self.hi = min(self.lo, int(tiles[0])), max(self.hi, int(tiles[-1]) + 1)
+
+
+class Tensors:
+    """Where the program's tensors live: total bytes and a tile's (or an IPU's) share."""
+
+    def __init__(self, place, memories, projections, readout, tiles_per_ipu):
+        self.place, self.memories, self.proj, self.readout = place, memories, projections, readout
+        self.readout_tile = place[readout].first_tile if readout else 0
+        self.tiles_per_ipu = tiles_per_ipu
+        self._decls: dict = {}
+        self._pop_decls: dict = {}
+        self.remote: dict = {}  # (owner, what, slice, tile set) -> (bytes per tile, {ipu: link bytes})
+
+    def _elem(self, d: V.TensorDecl, pm: PopulationMemory) -> int:
+        return pm.element if d.dtype == "float" else V.ELEMENT_BYTES
+
+    def decl(self, owner: tuple[str, str], what: str):
+        """(TensorDecl, layout owner population, its PopulationMemory) of a population's, a
+        projection's or a global tensor."""
+        key = (owner, what)
+        hit = self._decls.get(key)
+        if hit is None:
+            hit = self._decls[key] = self._decl(owner, what)
+        return hit
+
+    def _decl(self, owner: tuple[str, str], what: str):
+        kind, name = owner
+        if kind == "pop":
+            pm = self.memories[name]
+            if name not in self._pop_decls:
+                self._pop_decls[name] = {d.what: d for d in pm.tensors}
+            return self._pop_decls[name][what], name, pm
+        if kind == "proj":
+            inc, target = self.proj[name]
+            pm = self.memories[target]
+            i = next(i for i, v in enumerate(pm.projections) if v.id == name)
+            decls = pm.projection_tensors[i]
+            return next(d for d in decls if d.what == what), target, pm
+        pm = self.memories[self.readout]
+        decoding, _, classes = pm.readout
+        return next(d for d in V.global_tensors(classes, pm.batch, decoding) if d.what == what), self.readout, pm
+
+    def total(self, d, owner, pm) -> float:
+        p = self.place[owner]
+        per = {"neuron": p.size, "list": pm.batch, "partials": p.num_tiles, "single": 1}[d.layout]
+        return float(d.rows * per * self._elem(d, pm))
+
+    def share(self, d, owner, pm, tiles: np.ndarray):
+        """Bytes of the tensor on each of `tiles` (sorted), or 0.0 when it has none there."""
+        p = self.place[owner]
+        e = self._elem(d, pm)
+        if d.layout == "single":
+            if not (tiles[0] <= self.readout_tile <= tiles[-1]):
+                return 0.0
+            return np.where(tiles == self.readout_tile, float(d.rows * e), 0.0)
+        if tiles[-1] < p.first_tile or tiles[0] >= p.first_tile + p.num_tiles:
+            return 0.0
+        j = tiles - p.first_tile
+        inside = (j >= 0) & (j < p.num_tiles)
+        if d.layout == "partials":
+            return np.where(inside, float(d.rows * e), 0.0)
+        if d.layout == "neuron":
+            n = neurons_on_tile(j, p.neurons_per_tile, p.remainder)
+            return np.where(inside, d.rows * n * e, 0.0).astype(np.float64)
+        lj = (j - p.list_offset) % max(p.num_tiles, 1)
+        s = p.samples_per_list_tile
+        samples = np.clip(pm.batch - lj * s, 0, s)
+        return np.where(inside & (lj < p.list_tiles), d.rows * samples * e, 0.0).astype(np.float64)
+
+    def ipu_share(self, d, owner, pm, ipu: int) -> float:
+        """Bytes of the tensor on one IPU: all or nothing, since a population's tiles (and so
+        its tensors' tiles) lie on one IPU and the globals on the readout's first tile."""
+        tile = self.readout_tile if d.layout == "single" else self.place[owner].first_tile
+        return self.total(d, owner, pm) if tile // self.tiles_per_ipu == ipu else 0.0
+
+
+def _owner(role: str, index: int, element: tuple[str, str], tensors: Tensors) -> tuple[str, str]:
+    kind, name = element
+    if role == "global":
+        return ("global", "")
+    if role == "self":
+        return element
+    if kind == "proj":
+        inc, target = tensors.proj[name]
+        return ("pop", inc.source if role == "source" else target)
+    inc = tensors.memories[name].incoming[index]
+    return ("proj", inc.projection) if role == "in" else ("pop", inc.source)
+
+
+def add_exchange(step: Superstep, decls: Sequence[V.VertexDecl], element: tuple[str, str], tiles: np.ndarray,
+              tensors: Tensors, links: set, tile_set, index: slice | None = None) -> None:
+    """Add the bytes the vertices `decls` on `tiles` connect to on other tiles (and on other
+    IPUs). `tile_set` names `tiles` for the cache; `index`, if given, is `tiles` as a slice."""
+    where = tiles if index is None else index
+    for decl in decls:
+        for f in decl.remote_fields:
+            owner = _owner(f.role, f.index, element, tensors)
+            key = (owner, f.what, f.slice, tile_set)
+            hit = tensors.remote.get(key)
+            if hit is None:
+                hit = tensors.remote[key] = _remote(tensors, owner, f, tiles)
+            remote, per_ipu = hit
+            step.received[where] += remote
+            for ipu, nbytes in per_ipu.items():
+                if (owner, f.what, ipu) not in links:
+                    links.add((owner, f.what, ipu))
+                    step.link_bytes += nbytes
+
+
+def _remote(tensors: Tensors, owner, f, tiles: np.ndarray):
+    """(bytes each of `tiles` connects to elsewhere, {ipu: bytes crossing into it}). Every
+    population's tiles, list tiles included, lie on one IPU (the Plan's invariant)."""
+    d, lay, pm = tensors.decl(owner, f.what)
+    local = tensors.share(d, lay, pm, tiles)
+    if f.slice == "elem0":
+        full = float(tensors._elem(d, pm))
+        remote = np.where(local > 0, 0.0, full) if isinstance(local, np.ndarray) else full
+    else:
+        full = tensors.total(d, lay, pm)
+        remote = full - local
+    ipu = int(tiles[0]) // tensors.tiles_per_ipu
+    here = tensors.ipu_share(d, lay, pm, ipu)
+    nbytes = (0.0 if here else full) if f.slice == "elem0" else full - here
+    return remote, ({ipu: nbytes} if nbytes else {})
