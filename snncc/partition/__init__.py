@@ -15,7 +15,7 @@ from ..ir import ModelGraph, Schedule
 from ..machine import collection_paused
 from . import constants
 from .cost import step_cost
-from .layout import Infeasible, assign_ipus, layout_ipu, tile_bytes
+from .partitioner import Infeasible, assign_ipus, place_ipu, tile_bytes
 from .memory import CATEGORIES, AllocationCheck, PopulationMemory, batch_per_replica, check_allocation, population_memory
 from .plan import SLICE_RULE, Cost, IPUPlan, Placement, Plan, TileMemory
 
@@ -99,17 +99,17 @@ def _place(ir: ModelGraph, memories: dict[str, PopulationMemory]):
         groups = [g for g in groups if g]
         failure: Infeasible | None = None
         chosen = None
-        for layout in ("staged", "disjoint"):
+        for arrangement in ("staged", "disjoint"):
             try:
-                placed = layout_ipu(ipu, pids, groups, memories, stage, tiles=tiles, budget=budget,
-                                    workers=workers, disjoint=layout == "disjoint")
+                placed = place_ipu(ipu, pids, groups, memories, stage, tiles=tiles, budget=budget,
+                                   workers=workers, disjoint=arrangement == "disjoint")
             except Infeasible as exc:
                 failure = failure or exc
                 continue
             part = tile_bytes(placed, memories, num_tiles)
             totals = part.sum(axis=1)
             if totals.max() <= budget:
-                chosen = (layout, placed, part)
+                chosen = (arrangement, placed, part)
                 break
             if failure is None:
                 worst = int(totals.argmax())
@@ -120,11 +120,11 @@ def _place(ir: ModelGraph, memories: dict[str, PopulationMemory]):
                                      f"tile {worst} would need {int(totals[worst])} bytes")
         if chosen is None:
             raise PlanError(_explain(ir, memories, ipu, pids, failure))
-        layout, placed, part = chosen
+        arrangement, placed, part = chosen
         placements += placed
         table += part
         used = int((part.sum(axis=1) > 0).sum())
-        ipus.append(IPUPlan(ipu, tuple(pids), layout, used, ipu * tiles, ipu * tiles + tiles - 1))
+        ipus.append(IPUPlan(ipu, tuple(pids), arrangement, used, ipu * tiles, ipu * tiles + tiles - 1))
     order = {p.id: p.index for p in ir.populations}
     placements.sort(key=lambda p: order[p.population])
     return placements, ipus, table

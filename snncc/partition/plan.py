@@ -123,7 +123,7 @@ class TileMemory:
 class IPUPlan:
     ipu: int
     populations: tuple[str, ...]
-    layout: str  # "staged": each stage's populations share the IPU's tiles; "disjoint": one range each
+    arrangement: str  # "staged": each stage's populations share the IPU's tiles; "disjoint": one range each
     tiles_used: int
     first_tile: int
     last_tile: int  # inclusive; global ids of the IPU's tiles are first_tile .. first_tile + tiles_per_ipu - 1
@@ -206,7 +206,7 @@ class Plan:
             "timesteps": self.timesteps,
             "slice_rule": SLICE_RULE,
             "populations": [asdict(p) for p in self.placements],
-            "ipus": [{**asdict(i), "populations": list(i.populations)} for i in self.ipus],
+            "ipus": [_ipu_dict(i) for i in self.ipus],
             "tile_memory": {
                 "categories": list(CATEGORIES),
                 "tiles": used,
@@ -221,6 +221,12 @@ class Plan:
     def to_json(self) -> str:
         # plan.json is strict JSON: a NaN or infinity is a bug to surface, not a value to write
         return json.dumps(self.to_dict(), indent=1, allow_nan=False) + "\n"
+
+
+def _ipu_dict(i: IPUPlan) -> dict:
+    # plan.json names the arrangement "layout" (its format, snncc-plan/1)
+    return {"ipu": i.ipu, "populations": list(i.populations), "layout": i.arrangement, "tiles_used": i.tiles_used,
+            "first_tile": i.first_tile, "last_tile": i.last_tile}
 
 
 def _cost_dict(cost: Cost) -> dict:

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..ir import ModelGraph
 from ..textfmt import format_bytes, table
-from .layout import population_bytes, tile_code
+from .partitioner import population_bytes, tile_code
 from .memory import CAT, CATEGORIES, NCAT, population_memory
 from .plan import Cost, Plan
 
@@ -78,7 +78,7 @@ def text(plan: Plan) -> str:
         f"({totals.max() / limit:.0%} of {format_bytes(limit)}), mean {format_bytes(totals[used].mean() if used else 0)} "
         f"over used tiles; in all {format_bytes(totals.sum())}",
         category_line(by_cat),
-        "ipus: " + "; ".join(f"{i.ipu}: {len(i.populations)} populations, {i.tiles_used} tiles, {i.layout}"
+        "ipus: " + "; ".join(f"{i.ipu}: {len(i.populations)} populations, {i.tiles_used} tiles, {i.arrangement}"
                              for i in plan.ipus),
     ]
     c = plan.cost

@@ -1,12 +1,12 @@
 """The CPU-shaped target that the host backend plans for by default.
 
 A spec's target is an IPU system: thousands of small tiles. The host runtime can run
-that layout exactly (`--emulate-target`), but on a CPU every tile costs a vertex call per
+that target exactly (`--emulate-target`), but on a CPU every tile costs a vertex call per
 compute set and a superstep synchronises all of them, so a few large tiles are faster:
 `TILES_PER_THREAD` tiles per runtime thread (one IPU), each with an equal share of the
 machine's memory. Everything else (the model, the schedule, the arithmetic of every
-vertex) is unchanged, so both layouts train identically up to float rounding (the order
-in which a neuron's incoming weight rows are summed does not depend on the layout; the
+vertex) is unchanged, so both targets train identically up to float rounding (the order
+in which a neuron's incoming weight rows are summed does not depend on the target; the
 reduction of input gradients over a projection's target tiles does).
 """
 
@@ -19,7 +19,7 @@ from ..ir import ModelGraph
 from ..spec.models import IPUTarget
 
 #: tiles per runtime thread. Measured on digits (2 threads; bench/RESULTS.md, "CPU-shaped
-#: target"): 4 tiles trained fastest, 2 and 8 within 10-20 %; 330 tiles (the IPU layout) 1.5x slower.
+#: target"): 4 tiles trained fastest, 2 and 8 within 10-20 %; 330 tiles (the IPU target) 1.5x slower.
 TILES_PER_THREAD = 2
 #: the host runtime's IPUModel takes memoryBytesPerTile as an unsigned (32-bit) value
 MAX_BYTES_PER_TILE = 0xFFFF_F000

@@ -8,14 +8,14 @@ move is kept only if it lowers the traffic between IPUs without unbalancing the 
 chain has one edge between neighbouring blocks, already minimal, so it stays contiguous.
 Input populations go to the IPU of their first consumer.
 
-Tiles, per IPU ("staged" layout first): the populations of one schedule stage run
+Tiles, per IPU (the "staged" arrangement first): the populations of one schedule stage run
 concurrently, so within a stage each gets its own contiguous range, sized greedily to
 minimise the stage's busiest tile (starting from the fewest tiles its memory allows);
 different stages run in different supersteps, so they reuse the same tiles. A chain of
 zero-delay layers thus spreads every layer over the whole IPU; a pipelined (delay-1)
 stack, a single stage, gets one range per layer. Stage groups start at rotating offsets so
 that small populations do not pile up on the first tiles. If some tile then exceeds its
-bytes, the "disjoint" layout is tried: every population of the IPU in its own range, sized
+bytes, the "disjoint" arrangement is tried: every population of the IPU in its own range, sized
 by memory first. A stage with more populations than tiles packs several onto one tile.
 """
 
@@ -37,7 +37,7 @@ from .plan import Placement, split_neurons
 
 
 class Infeasible(Exception):
-    """A layout that cannot hold its populations (caught by the planner, which explains)."""
+    """An arrangement that cannot hold its populations (caught by the planner, which explains)."""
 
     def __init__(self, population: str | None, reason: str, per_tile: bool = False):
         super().__init__(reason)
@@ -266,8 +266,8 @@ def _placements(items: Sequence[_Item], count: Sequence[int], firsts: Sequence[i
     return out
 
 
-def layout_ipu(ipu: int, pids: Sequence[str], groups: Sequence[Sequence[str]], memories: dict[str, PopulationMemory],
-               stage: dict[str, int], *, tiles: int, budget: int, workers: int, disjoint: bool) -> list[Placement]:
+def place_ipu(ipu: int, pids: Sequence[str], groups: Sequence[Sequence[str]], memories: dict[str, PopulationMemory],
+              stage: dict[str, int], *, tiles: int, budget: int, workers: int, disjoint: bool) -> list[Placement]:
     """Placements of one IPU's populations; `groups` are its input group and its stages, in order."""
     base = ipu * tiles
     list_rot = [0]
@@ -339,5 +339,5 @@ def _list_tiles(p: Placement) -> list[int]:
     return [p.list_tile(j) for j in range(p.list_tiles)]
 
 
-__all__ = ["Infeasible", "assign_ipus", "layout_ipu", "population_bytes", "tile_bytes", "tile_code", "topological_order",
+__all__ = ["Infeasible", "assign_ipus", "place_ipu", "population_bytes", "tile_bytes", "tile_code", "topological_order",
            "traffic_graph"]
