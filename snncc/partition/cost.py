@@ -50,7 +50,7 @@ def estimate(
     place = {p.population: p for p in placements}
     tiles_per_ipu = num_tiles // max(num_ipus, 1)
     readout = next((pid for pid, pm in memories.items() if pm.readout is not None), None)
-    projections = {inc.projection: (inc, pid) for pid, pm in memories.items() for inc in pm.incoming}
+    projections = {inc.facts.id: (inc, pid) for pid, pm in memories.items() for inc in pm.incoming}
     tensors = Tensors(place, memories, projections, readout, tiles_per_ipu)
     pop_facts = [pm.facts for pm in memories.values()]
     proj_facts = [pr for pm in memories.values() for pr in pm.projections]
@@ -123,11 +123,11 @@ def estimate(
                     decls = [pm.weightgrad_decls[i]]
                     tile_set = (False, target)
                 elif fam == "Reduce":
-                    src, sp = memories[inc.source], place[inc.source]
+                    src, sp = memories[inc.facts.source], place[inc.facts.source]
                     tiles, index = tiles_of(sp), range_of(sp)
                     step.compute[index] += reduce_cycles(src, sp.slice_sizes(), p.num_tiles, workers)
                     decls = [V.reduce_vertex(src.sparse_backward)]
-                    tile_set = (False, inc.source)
+                    tile_set = (False, inc.facts.source)
                 else:  # Optimizer: handled per population below
                     continue
                 step.touch(tiles)

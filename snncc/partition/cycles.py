@@ -28,7 +28,7 @@ def forward_cycles(pm: PopulationMemory, n: np.ndarray, workers: int) -> np.ndar
     if pm.population.kind == "input":
         return np.zeros(len(n))
     per_item = k.NEURON_UPDATE_INSTRUCTIONS + sum(
-        inc.source_capacity * k.FORWARD_ID_INSTRUCTIONS + (1 if inc.bias else 0) for inc in pm.incoming)
+        inc.source_capacity * k.FORWARD_ID_INSTRUCTIONS + (1 if inc.facts.bias else 0) for inc in pm.incoming)
     return workers * _ceil_div(pm.batch * n, workers) * per_item + k.VERTEX_LAUNCH_CYCLES
 
 
@@ -49,10 +49,10 @@ def weightgrad_cycles(pm: PopulationMemory, inc, n: np.ndarray, workers: int) ->
     dI into the rows of every listed source id of every sample (and the bias); then, for a
     neuron source, B G partial input gradients over workers, each a dot product of length n."""
     n = np.asarray(n, dtype=np.float64)
-    per_neuron = pm.batch * (inc.source_capacity * k.WEIGHTGRAD_ID_INSTRUCTIONS + (1 if inc.bias else 0))
+    per_neuron = pm.batch * (inc.source_capacity * k.WEIGHTGRAD_ID_INSTRUCTIONS + (1 if inc.facts.bias else 0))
     cycles = workers * _ceil_div(n, workers) * per_neuron
-    if inc.source_is_neuron:
-        cycles = cycles + workers * math.ceil(pm.batch * inc.grad_slots / workers) * n * k.DOT_INSTRUCTIONS
+    if inc.facts.input_gradient:
+        cycles = cycles + workers * math.ceil(pm.batch * inc.facts.grad_slots / workers) * n * k.DOT_INSTRUCTIONS
     return cycles + k.VERTEX_LAUNCH_CYCLES
 
 
@@ -97,8 +97,8 @@ def optimizer_cycles(pm: PopulationMemory, n: np.ndarray, optimizer_instructions
     values = np.zeros(len(n), dtype=np.float64)
     launches = 0
     for inc in pm.incoming:
-        values += inc.stored(n) + (n if inc.bias else 0)
-        launches += 2 if inc.bias else 1
+        values += inc.stored(n) + (n if inc.facts.bias else 0)
+        launches += 2 if inc.facts.bias else 1
     return values * optimizer_instructions + launches * k.VERTEX_LAUNCH_CYCLES
 
 

@@ -121,9 +121,9 @@ def _owner(role: str, index: int, element: tuple[str, str], tensors: Tensors) ->
         return element
     if kind == "proj":
         inc, target = tensors.proj[name]
-        return ("pop", inc.source if role == "source" else target)
+        return ("pop", inc.facts.source if role == "source" else target)
     inc = tensors.memories[name].incoming[index]
-    return ("proj", inc.projection) if role == "in" else ("pop", inc.source)
+    return ("proj", inc.facts.id) if role == "in" else ("pop", inc.facts.source)
 
 
 def add_exchange(step: Superstep, decls: Sequence[V.VertexDecl], element: tuple[str, str], tiles: np.ndarray,

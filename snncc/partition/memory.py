@@ -50,30 +50,26 @@ MEASURED_CATEGORIES: tuple[str, ...] = tuple(c for c in CATEGORIES if c != "code
 
 @dataclass(frozen=True)
 class Incoming:
-    """What a slice needs to know of one incoming projection."""
+    """What the memory and cost models need of one incoming projection beyond its record:
+    the source's list capacity and the connectivity."""
 
-    projection: str
-    source: str
-    source_size: int
+    facts: V.ProjectionFacts
     source_capacity: int
-    source_is_neuron: bool  # partial input gradients go back only to neuron populations
     sparse: bool
     fan_in: int | None  # exact fan-in of a fan_in mask
     probability: float | None  # of a probability mask
-    bias: bool
-    delay: int = 0
-    grad_slots: int = 0  # partial input gradients per sample (source capacity, or size with a dense backward)
 
     def stored(self, n: np.ndarray) -> np.ndarray:
         """Weights stored for a slice of n target neurons (a bound for probability masks)."""
+        rows = self.facts.n_in
         if not self.sparse:
-            return self.source_size * n
+            return rows * n
         if self.fan_in is not None:
             return self.fan_in * n
         p = self.probability
-        mean = p * self.source_size * n
+        mean = p * rows * n
         bound = np.ceil(mean + k.SPARSE_SIGMAS * np.sqrt(mean * (1.0 - p)))
-        return np.minimum(bound.astype(np.int64), self.source_size * n)
+        return np.minimum(bound.astype(np.int64), rows * n)
 
 
 @dataclass(frozen=True)
@@ -89,7 +85,6 @@ class PopulationMemory:
     timesteps: int
     element: int  # bytes per value
     facts: V.PopulationFacts  # what the declarations read of the population
-    projections: tuple[V.ProjectionFacts, ...]  # and of its incoming projections, in order
     state_copies: tuple[str, ...] = ()
     optimizer_family: str = "AdamUpdate"
     reduces: int = 0  # outgoing projections whose input gradient this population's tiles reduce
@@ -103,6 +98,15 @@ class PopulationMemory:
     @property
     def sparse_backward(self) -> bool:
         return self.facts.sparse_backward
+
+    @property
+    def projections(self) -> tuple[V.ProjectionFacts, ...]:
+        """The records of the incoming projections, in order."""
+        return self._projections
+
+    @cached_property
+    def _projections(self) -> tuple[V.ProjectionFacts, ...]:
+        return tuple(inc.facts for inc in self.incoming)
 
     # The declarations of the population and its incoming projections, built once: the memory
     # model and the cost model read them for every slice size and superstep.
@@ -166,7 +170,7 @@ class PopulationMemory:
                     decls.append(d)
             vertex_state += weightgrad.state_bytes
             vertex_state += sum(v.state_bytes for v in optimizer)
-            transfers += 1 + (k.INPUT_GRADIENT_TRANSFERS if inc.source_is_neuron else 0)
+            transfers += 1 + (k.INPUT_GRADIENT_TRANSFERS if pr.input_gradient else 0)
         for d in decls:
             per_neuron[CAT[d.category]] += d.rows * self._bytes(d)
         if self.reduces:
@@ -235,7 +239,7 @@ class PopulationMemory:
         for inc in self.incoming:
             kind = "sparse" if inc.sparse else "dense"
             types |= {f"ForwardRows<{kind}>", f"WeightGrad<{kind}>"}
-            if inc.source_is_neuron:
+            if inc.facts.input_gradient:
                 types.add("Reduce")
         return tuple(sorted(types))
 
@@ -255,26 +259,16 @@ def batch_per_replica(ir: ModelGraph) -> int:
 
 def population_memory(ir: ModelGraph, pop: Population) -> PopulationMemory:
     facts = V.population_facts(ir, pop)
-    incoming, projections = [], []
+    incoming = []
     for proj in ir.incoming(pop.id):
-        src = ir.population(proj.source)
-        pr = V.projection_facts(ir, proj)
         sparse = proj.connectivity == "sparse"
-        fan_in = int(proj.fan_in) if sparse and proj.probability is None else None
         incoming.append(Incoming(
-            projection=proj.id,
-            source=src.id,
-            source_size=src.size,
-            source_capacity=src.capacity,
-            source_is_neuron=pr.input_gradient,
+            facts=V.projection_facts(ir, proj),
+            source_capacity=ir.population(proj.source).capacity,
             sparse=sparse,
-            fan_in=fan_in,
+            fan_in=int(proj.fan_in) if sparse and proj.probability is None else None,
             probability=proj.probability if sparse else None,
-            bias=proj.bias,
-            delay=proj.delay,
-            grad_slots=pr.grad_slots,
         ))
-        projections.append(pr)
     s = ir.settings
     out = ir.outgoing(pop.id)
     readout = None
@@ -289,7 +283,6 @@ def population_memory(ir: ModelGraph, pop: Population) -> PopulationMemory:
         timesteps=s.timesteps,
         element=s.element_bytes,
         facts=facts,
-        projections=tuple(projections),
         state_copies=V.state_copies(s.optimizer.kind, momentum),
         optimizer_family=V.optimizer_family(s.optimizer.kind, momentum),
         reduces=len(out) if pop.kind == "neuron" else 0,
