@@ -32,7 +32,7 @@ def test_dense_slice_bytes_by_hand():
     pm = population_memory(ir, ir.population("hid"))
     # slice of 4 neurons; batch 2, 5 timesteps, float32, Adam, input capacity 3, own capacity 2
     got = by_category(pm.slice_bytes(np.array([4]))[0])
-    # what the lowering allocates (snncc/partition/allocation.py), counted by hand:
+    # what the lowering allocates (snncc/vertices/decls.py), counted by hand:
     assert got == {
         "weights": 10 * 4 * 4 + 4 * 4,  # 10 x 4 weights + 4 biases
         "gradients": (40 + 4) * 4 + 3 * 2 * 4 * 4,  # accumulators + dS ring (1 slot), carried dL/dU, dL/dI
