@@ -16,8 +16,10 @@ Where the two sides sit:
   parts), no compiler stage, so that nothing the compiler decides can leak into the oracle.
   What runs or compares against it (the backends, the driver, verification, the commands)
   may import it; the compiler stages and codegen may not.
-- `snncc.nir` translates NIR graphs to and from the spec's JSON: it is an adapter of the
-  spec, so it sits with the spec (it must not import the IR or later).
+- `snncc.nir` translates NIR graphs to and from models: the importer writes a spec, the
+  exporter writes a model's weights, the initial ones (from the reference's initialisation)
+  or a checkpoint's. It reads the reference, so it sits with what runs a compiled model;
+  only the commands use it.
 - `snncc.runtime` builds the C++ host runtime and the generated build directories (CMake);
   it runs what codegen writes and sits with codegen.
 - The package root (`snncc/__init__.py`, the version) is neutral; `__main__` is the CLI.
@@ -34,13 +36,13 @@ ROOT = Path(snncc.__file__).resolve().parent
 
 #: the stages in pipeline order: a part may import parts of its own stage or earlier ones
 STAGES: tuple[tuple[str, ...], ...] = (
-    ("spec", "nir"),
+    ("spec",),
     ("ir",),
     ("vertices",),
     ("partition",),
     ("lower",),
     ("codegen", "runtime"),
-    ("backends", "driver", "verify"),
+    ("backends", "driver", "verify", "nir"),
     ("commands",),
     ("cli", "__main__"),
 )
