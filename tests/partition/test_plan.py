@@ -58,10 +58,10 @@ def test_every_example_plans(name):
 def test_deep_16_ipu_model_plans_fast_in_contiguous_blocks():
     ir = example_ir("shd_deep_16ipu")
     assert len(ir.populations) == 195 and ir.settings.target.num_ipus == 16
-    start = time.perf_counter()
+    start = time.process_time()
     plan = make_plan(ir)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 5.0, f"planning took {elapsed:.2f} s"
+    elapsed = time.process_time() - start
+    assert elapsed < 5.0, f"planning took {elapsed:.2f} s of CPU time"
     check_invariants(ir, plan)
     chain = [plan.placement(p.id).ipu for p in ir.populations]
     assert chain == sorted(chain)  # a deep chain is cut into contiguous blocks of layers

@@ -204,11 +204,11 @@ def test_megabytes_validate_in_seconds_with_located_problems():
     doc["timesteps"] = "late"  # after the big list in the text
     text = json.dumps(doc, indent=1)
     assert len(text) > LARGE_MEGABYTES * 2**20
-    start = time.perf_counter()
+    start = time.process_time()
     with pytest.raises(SpecError) as err:
         parse_spec(text, "m.json")
-    seconds = time.perf_counter() - start
-    assert seconds < LARGE_SECONDS, f"{len(text) / 2**20:.1f} MB took {seconds:.1f} s"
+    seconds = time.process_time() - start
+    assert seconds < LARGE_SECONDS, f"{len(text) / 2**20:.1f} MB took {seconds:.1f} s of CPU time"
     junk_key = line_col(text, text.index('"junk"'))
     timesteps = line_col(text, text.index('"late"'))
     assert [str(p) for p in err.value.problems] == sorted([
@@ -221,9 +221,9 @@ def test_a_long_string_is_one_value():
     doc = json.loads((ROOT / "examples" / "digits.json").read_text())
     doc["description"] = "x\\\"y " * 2**20
     text = json.dumps(doc)
-    start = time.perf_counter()
+    start = time.process_time()
     assert parse_spec(text).description == doc["description"]
-    assert time.perf_counter() - start < LARGE_SECONDS
+    assert time.process_time() - start < LARGE_SECONDS
 
 
 def test_a_key_or_path_with_a_line_break_stays_one_line(tmp_path):
