@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import __version__
 from ..fsutil import check_output_dir, exchange_paths, rename_noreplace
-from ..vertices import BIAS_NAMES
+from ..lower import classes
 from ..lower.program import Program
 from ..partition.plan import Plan
 from ..resources import resource_dir
@@ -68,10 +68,6 @@ def environment() -> jinja2.Environment:
     env.filters["f32"] = f32_literal
     env.filters["f64"] = f64_literal
     env.globals["raise"] = _raise
-    env.globals["ctype"] = lambda d: {"float": "FLOAT", "unsigned": "UNSIGNED_INT"}[d]
-    env.globals["bias_names"] = BIAS_NAMES
-    env.filters["cs_index"] = lambda name, prog: prog.compute_set_index(name)
-    env.filters["index_of"] = lambda items, x: list(items).index(x)
     return env
 
 
@@ -80,8 +76,10 @@ def render(program: Program, plan: Plan, model: dict[str, bytes] | None = None) 
     model: the model file train.py reads and its arrays (snncc.codegen.modelfile.model_files)."""
     env = environment()
     files: dict[str, bytes] = dict(model or {})
+    context = {"prog": program, "model_file": MODEL_FILE, "codelets": classes.codelets(program),
+               "loss": classes.loss_codelet(program), "tables": classes.program_tables(program)}
     for name, out in sorted(RENDERED.items()):
-        files[out] = env.get_template(name).render(prog=program, model_file=MODEL_FILE).encode()
+        files[out] = env.get_template(name).render(**context).encode()
     root = resource_dir("templates")
     for name, out in sorted(COPIED.items()):
         files[out] = (root / name).read_bytes()

@@ -15,6 +15,7 @@ from .. import vertices as V
 from ..ir import ModelGraph
 from ..partition.plan import Plan
 from ..vertices import BIAS_NAMES
+from .classes import class_keys, class_keys_projection
 from .program import (
     Element, Group, Loss, Neuron, Optimizer, Pattern, PopulationProgram, Program, ProjectionProgram, Readout,
     Surrogate, TensorSpec, TileRange, VertexType,
@@ -217,24 +218,6 @@ def _values(groups, vtypes, consts: dict[str, int]) -> tuple[tuple[str, int], ..
             if f.role == "value" and f.what not in TILE_VALUES:
                 out.setdefault(f.what, int(consts[f.what]))
     return tuple(out.items())
-
-
-def class_keys(p, incoming) -> dict[str, str]:
-    """Codelet class names of a neuron population: one class per feature combination that
-    changes the code (model, reset, incoming projections with bias and delay, sparse
-    backward, readout), shared by every population with the same combination."""
-    nr = p.neuron
-    fwd = "".join("_i" + ("b" if pr.bias else "") + ("d" if pr.delay > 0 else "") for pr in incoming)
-    back = ("_s" if p.spikes else "") + ("_g" if p.sparse_backward else "") + ("_readout" if p.is_readout else "")
-    return {"Forward": f"Forward_{nr.model}_{nr.reset}{fwd}", "Compact": "Compact" + ("_g" if p.sparse_backward else ""),
-            "Backward": f"Backward_{nr.model}_{nr.reset}{back}"}
-
-
-def class_keys_projection(pr, src) -> dict[str, str]:
-    d = "_d" if pr.delay > 0 else ""
-    g = "_g" if src.sparse_backward else ""
-    wg = "WeightGrad" + ("_b" if pr.bias else "") + (("_x" + g) if pr.input_gradient else "") + d
-    return {"WeightGrad": wg, "Reduce": f"Reduce{g}{d}"}
 
 
 def neuron_parameters(ir: ModelGraph) -> dict[str, np.ndarray]:
