@@ -25,9 +25,9 @@ Records:
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import ClassVar, Union
+from typing import ClassVar
 
-from .program import Element, Program, TileRange
+from .program import Element, PopulationProgram, Program, ProjectionProgram
 
 
 def counts_spikes(decoding: str, loss_kind: str) -> bool:
@@ -141,7 +141,7 @@ class Scores:
         return "Loss"
 
 
-CodeletRecord = Union[ForwardClass, CompactClass, ListSlotClass, BackwardClass, WeightGradClass, ReduceClass, Scores]
+CodeletRecord = ForwardClass | CompactClass | ListSlotClass | BackwardClass | WeightGradClass | ReduceClass | Scores
 
 
 def forward_class(p, incoming) -> ForwardClass:
@@ -211,26 +211,28 @@ def member_records(prog: Program) -> tuple[tuple[str, str, CodeletRecord], ...]:
     the Loss, in element order."""
     backward = {c.name for c in prog.backward}
     codelet = {v.name: v for v in prog.vertex_types}
+    pops = {p.id: p for p in prog.populations}
+    projs = {pr.id: pr for pr in prog.projections}
+
+    def record(e: Element, family: str, reverse: bool) -> CodeletRecord:
+        if family == "ListSlot":
+            return list_slot_class(reverse)
+        if e.kind == "population":
+            p = pops[e.id]
+            if family == "Forward":
+                return forward_class(p, [projs[pid] for pid in p.incoming])
+            return {"Compact": compact_class, "Backward": backward_class}[family](p)
+        pr = projs[e.id]
+        return {"WeightGrad": weightgrad_class, "Reduce": reduce_class}[family](pr, pops[pr.source])
+
     out = []
     for e in prog.elements:
         for g in e.groups:
             vt = codelet[g.vertex]
             if vt.codelet != "model.cpp" or vt.decl.family == "Loss":
                 continue
-            out.append((e.id, vt.name, _record(prog, e, vt.decl.family, prog.compute_sets[g.compute_set] in backward)))
+            out.append((e.id, vt.name, record(e, vt.decl.family, prog.compute_sets[g.compute_set] in backward)))
     return tuple(out)
-
-
-def _record(prog: Program, e: Element, family: str, reverse: bool) -> CodeletRecord:
-    if family == "ListSlot":
-        return list_slot_class(reverse)
-    if e.kind == "population":
-        p = prog.population(e.id)
-        if family == "Forward":
-            return forward_class(p, [prog.projection(pid) for pid in p.incoming])
-        return {"Compact": compact_class, "Backward": backward_class}[family](p)
-    pr = prog.projection(e.id)
-    return {"WeightGrad": weightgrad_class, "Reduce": reduce_class}[family](pr, prog.population(pr.source))
 
 
 def codelets(prog: Program) -> tuple[Codelet, ...]:
@@ -269,10 +271,6 @@ class ElementRow:
     rows: int  # list capacity; a projection's inputs
     flags: tuple[str, ...]
 
-    @property
-    def tiles(self) -> TileRange:
-        return self.element.tiles
-
 
 @dataclass(frozen=True)
 class ProgramTables:
@@ -285,23 +283,25 @@ class ProgramTables:
     input_element: int
 
 
-def element_row(prog: Program, e: Element) -> ElementRow:
+def element_row(e: Element, pops: dict[str, PopulationProgram], projs: dict[str, ProjectionProgram]) -> ElementRow:
     if e.kind == "population":
-        p = prog.population(e.id)
+        p = pops[e.id]
         flags = ((("SPIKES",) if p.spikes else ()) + (("GRAD_MASK",) if p.sparse_backward else ())
                  + (("OVERFLOW_ERROR",) if p.spikes and p.overflow == "error" else ())
                  + (("MEMBRANE",) if p.kind == "neuron" else ()) + (("SYNAPSE",) if p.model == "cuba_lif" else ()))
         return ElementRow(e, p.size, p.capacity, flags)
     if e.kind == "projection":
-        pr = prog.projection(e.id)
+        pr = projs[e.id]
         return ElementRow(e, pr.n_out, pr.n_in, ("PROJECTION",) + (("BIAS",) if pr.bias else ()))
     return ElementRow(e, 0, 0, ())
 
 
 def program_tables(prog: Program) -> ProgramTables:
-    ids = [e.id for e in prog.elements]
+    index = {name: k for k, name in enumerate(prog.compute_sets)}
+    pops = {p.id: p for p in prog.populations}
+    projs = {pr.id: pr for pr in prog.projections}
     return ProgramTables(
-        tuple(prog.compute_set_index(c.name) for c in prog.forward),
-        tuple(prog.compute_set_index(c.name) for c in prog.backward),
-        prog.compute_set_index(prog.loss_step.name), prog.compute_set_index(prog.update.name),
-        tuple(element_row(prog, e) for e in prog.elements), len(prog.elements) - 1, ids.index(prog.input.id))
+        tuple(index[c.name] for c in prog.forward), tuple(index[c.name] for c in prog.backward),
+        index[prog.loss_step.name], index[prog.update.name],
+        tuple(element_row(e, pops, projs) for e in prog.elements), len(prog.elements) - 1,
+        next(k for k, e in enumerate(prog.elements) if e.id == prog.input.id))

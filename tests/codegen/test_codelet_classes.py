@@ -4,6 +4,7 @@ different records render different code (snncc.lower.classes, templates/codelets
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import tempfile
 from pathlib import Path
@@ -57,11 +58,9 @@ def check_classes(prog, plan) -> None:
     for cls, seen in texts.items():
         assert len(seen) == 1, f"the members of {cls} render {len(seen)} different codelets"
     code = {cls: next(iter(seen)) for cls, seen in texts.items()}
-    for a in code:
-        for b in code:
-            if a < b:
-                assert records[a] != records[b], (a, b)
-                assert code[a] != code[b], f"{a} and {b} have different records and the same code"
+    for a, b in itertools.combinations(sorted(code), 2):
+        assert records[a] != records[b], (a, b)
+        assert code[a] != code[b], f"{a} and {b} have different records and the same code"
     model_cpp = render(prog, plan)["codelets/model.cpp"].decode()
     for cls, text in code.items():  # what the assembled file holds, once per class
         assert model_cpp.count(text) == 1, cls
