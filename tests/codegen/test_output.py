@@ -127,3 +127,14 @@ def test_plan_and_compile_for_the_cpu_shaped_target(tmp_path, capsys):
     assert (target["num_ipus"], target["tiles_per_ipu"]) == (1, 6)
     assert main(["compile", str(spec), "-o", str(tmp_path / "ipu")]) == 0
     assert json.loads((tmp_path / "ipu" / "plan.json").read_text())["target"]["tiles_per_ipu"] == 1472
+
+
+def test_every_template_filter_and_global_is_used():
+    import jinja2
+
+    from snncc.codegen.render import environment
+    env, plain = environment(), jinja2.Environment()
+    ours = (set(env.filters) - set(plain.filters)) | (set(env.globals) - set(plain.globals))
+    text = "".join(p.read_text() for p in (ROOT / "templates").rglob("*.j2"))
+    unused = {name for name in ours if not re.search(rf"(\|\s*{name}\b|\b{name}\()", text)}
+    assert ours and not unused, f"registered in snncc.codegen.render.environment and used by no template: {unused}"
