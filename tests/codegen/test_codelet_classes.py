@@ -4,6 +4,7 @@ different records render different code (snncc.lower.classes, templates/codelets
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import itertools
 import json
 import tempfile
@@ -20,7 +21,11 @@ from snncc.partition.target import host_ir
 from snncc.spec import load_spec
 
 from codegen_helpers import ROOT
-from test_random_specs import small_specs
+
+_spec = importlib.util.spec_from_file_location("random_specs", ROOT / "tests/verify/test_random_specs.py")
+random_specs = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(random_specs)
+small_specs = random_specs.small_specs  # the generator of the random-spec verify test
 
 EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
 
