@@ -13,7 +13,7 @@ from snncc.cli import main
 from snncc.ir import DEFAULT_PASSES, IRError, build_graph, run_passes, spec_to_ir, verify
 from snncc.spec import load_spec, parse_spec
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
 
 
