@@ -80,7 +80,7 @@ def lower(ir: ModelGraph, plan: Plan) -> Program:
                                grad_slots=f.grad_slots)
              for proj, f in zip(ir.projections, proj_facts)]
     readout_pop = by_id[readout_id]
-    if st.loss.kind == "mse_count" or st.readout.decoding == "spike_count":
+    if V.counts_spikes(st.readout.decoding, st.loss.kind):
         if not readout_pop.spikes:
             raise LoweringError(f"readout population '{readout_id}' does not spike: use a membrane decoding")
     loss = (Loss("mse_count", int(st.timesteps * st.loss.correct_rate), int(st.timesteps * st.loss.incorrect_rate))

@@ -27,12 +27,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
+from ..vertices import counts_spikes
 from .program import Element, PopulationProgram, Program, ProjectionProgram
-
-
-def counts_spikes(decoding: str, loss_kind: str) -> bool:
-    """The scores or the loss count the readout's spikes: dL/dS of the readout gets dScore."""
-    return decoding == "spike_count" or loss_kind == "mse_count"
 
 
 # --------------------------------------------------------------------------- records

@@ -9,16 +9,16 @@ from .decls import (
     weightgrad_vertex,
 )
 from .facts import (
-    PopulationFacts, ProjectionFacts, model_facts, optimizer_family, population_facts, projection_facts, ring_slots,
-    state_copies,
+    PopulationFacts, ProjectionFacts, counts_spikes, model_facts, optimizer_family, population_facts, projection_facts,
+    ring_slots, state_copies,
 )
 from .steps import ComputeSetSpec, backward_steps, forward_steps, loss_step, update_step
 
 __all__ = [
     "BIAS_NAMES", "CONSTANT_BYTES", "ComputeSetSpec", "DType", "ELEMENT_BYTES", "FIELD_BYTES", "Field", "Layout",
     "PopulationFacts", "ProjectionFacts", "TensorDecl", "VertexDecl", "backward_steps", "backward_vertex",
-    "compact_vertex", "forward_steps", "forward_vertex", "generic_vertices", "global_tensors", "list_slot_vertex",
-    "loss_step", "loss_vertex", "model_facts", "neuron_parameters", "optimizer_family", "optimizer_vertices",
-    "population_facts", "population_tensors", "projection_facts", "projection_tensors", "reduce_vertex",
-    "ring_slots", "state_copies", "tick_vertex", "update_step", "weightgrad_vertex",
+    "compact_vertex", "counts_spikes", "forward_steps", "forward_vertex", "generic_vertices", "global_tensors",
+    "list_slot_vertex", "loss_step", "loss_vertex", "model_facts", "neuron_parameters", "optimizer_family",
+    "optimizer_vertices", "population_facts", "population_tensors", "projection_facts", "projection_tensors",
+    "reduce_vertex", "ring_slots", "state_copies", "tick_vertex", "update_step", "weightgrad_vertex",
 ]

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import cached_property, wraps
 from typing import Literal
 
-from .facts import PopulationFacts, ProjectionFacts, optimizer_family, state_copies
+from .facts import PopulationFacts, ProjectionFacts, counts_spikes, optimizer_family, state_copies
 
 Layout = Literal["neuron", "list", "partials", "single"]
 DType = Literal["float", "unsigned"]
@@ -349,7 +349,7 @@ def generic_vertices() -> dict[str, VertexDecl]:
 @_by_shape
 def loss_vertex(decoding: str, loss_kind: str) -> VertexDecl:
     fields = [_vec("labels", "Input", "unsigned", "global", "labels", "whole", doc="[B]")]
-    if decoding == "spike_count" or loss_kind == "mse_count":
+    if counts_spikes(decoding, loss_kind):
         fields += [_vec("ids", "Input", "unsigned", "self", "ids", "whole", doc="readout lists [B][T][C]"),
                    _vec("counts", "Input", "unsigned", "self", "counts", "whole", doc="[B][T][2]")]
     if decoding != "spike_count":

@@ -89,3 +89,9 @@ def state_copies(kind: str, momentum: float = 0.0) -> tuple[str, ...]:
 def optimizer_family(kind: str, momentum: float = 0.0) -> str:
     """The generic update vertex of an optimizer."""
     return "AdamUpdate" if kind == "adam" else ("SgdUpdate" if momentum > 0 else "SgdPlainUpdate")
+
+
+def counts_spikes(decoding: str, loss_kind: str) -> bool:
+    """The scores or the loss count the readout's spikes (so the readout must spike, the Loss
+    vertex reads its spike lists, and dL/dS of the readout gets dScore)."""
+    return decoding == "spike_count" or loss_kind == "mse_count"
