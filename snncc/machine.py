@@ -9,6 +9,8 @@ import contextlib
 import gc
 import os
 
+from .textfmt import format_memory
+
 
 def machine_memory() -> int:
     """Physical memory in bytes (4 GiB where the platform does not say)."""
@@ -26,6 +28,17 @@ def host_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def memory_problem(needed: float, what: str, have: int | None = None, where: str = "this machine has",
+                   estimate: bool = False) -> str | None:
+    """A one-line message when `what` needs more than `have` bytes (default: this machine's
+    memory), else None. estimate: `needed` is a lower bound ("needs at least")."""
+    if have is None:
+        have = machine_memory()
+    if needed <= have:
+        return None
+    return f"{what} needs {'at least ' if estimate else ''}{format_memory(needed)} of memory, {where} {format_memory(have)}"
+
+
 @contextlib.contextmanager
 def collection_paused():
     """Pause Python's cyclic garbage collector for a phase that builds a large, acyclic structure
@@ -41,4 +54,4 @@ def collection_paused():
             gc.enable()
 
 
-__all__ = ["collection_paused", "host_threads", "machine_memory"]
+__all__ = ["collection_paused", "host_threads", "machine_memory", "memory_problem"]

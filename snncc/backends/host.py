@@ -31,7 +31,7 @@ from ..ir import ModelGraph
 from ..runs import TrainSummary
 from ..runs.loop import RunLoop, Tally, epoch_row
 from ..runs.plots import plot_raster
-from ..runs.rundir import PROGRAM, check_run_dir
+from ..runs.rundir import PROGRAM, WORK, check_run_dir
 from ..runtime.build import default_cache_root
 
 #: Checkpoint of the host backend: a tensor file with "weight.*"/"bias.*", "state.<projection>.<tensor>"
@@ -178,7 +178,7 @@ def train_host(ir: ModelGraph, spec_path: Path, options, log: Callable[[str], No
     split = load_split(ir, epochs, options.base_dir)
     with ThreadPoolExecutor(1) as pool:
         building = pool.submit(build, src, runtime, cache_root=default_cache_root())
-        work = run.path / "work"
+        work = run.path / WORK
         work.mkdir(exist_ok=True)
         tensorfile.write(work / "data.bin", data_tensors(ir, epochs, split))
         from ..driver import init_tensors  # imports torch

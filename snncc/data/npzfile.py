@@ -20,22 +20,12 @@ from pathlib import Path
 import numpy as np
 from numpy.lib import format as npy_format
 
-from .. import machine
-from ..textfmt import format_memory
 
 NPY_MAGIC = b"\x93NUMPY"
 
 
 class NpzError(ValueError):
     """An .npz file or member that cannot be read: a one-line message without the path."""
-
-
-def memory_problem(needed: float, what: str) -> str | None:
-    """A message when `what` needs more bytes than this machine has, else None."""
-    have = machine.machine_memory()
-    if needed <= have:
-        return None
-    return f"{what} needs {format_memory(needed)} of memory, this machine has {format_memory(have)}"
 
 
 def not_regular_file(path: Path) -> str | None:

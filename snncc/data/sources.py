@@ -14,7 +14,8 @@ import numpy as np
 
 from ..spec import models as m
 from .encode import latency_encode, rate_encode
-from .npzfile import NpzArchive, NpzError, memory_problem, not_regular_file
+from ..machine import memory_problem
+from .npzfile import NpzArchive, NpzError, not_regular_file
 
 # Purposes of the seeded streams (the second element of the seed tuple).
 _ENCODE, _SPLIT, _GENERATE, _BATCHES = 1, 2, 3, 4

@@ -470,7 +470,7 @@ def _check_population_size(name: str, kind: str, size: int) -> None:
 def _check_weight_memory(source: str, target: str, n_in: int, n_out: int) -> None:
     """Before a [n_out, n_in] matrix is made: float64 while folding, float32 in the arrays file,
     float64 again when the import is validated."""
-    from ..data.npzfile import memory_problem
+    from ..machine import memory_problem
 
     message = memory_problem(n_in * n_out * (8 + 4 + 8), f"the weights from '{source}' to '{target}' "
                              f"({n_in:,} x {n_out:,})")

@@ -22,7 +22,7 @@ def per_sample_loss(loss: m.Loss, result: ForwardResult, labels: torch.Tensor, r
     if loss.kind == "cross_entropy":
         return F.cross_entropy(result.scores, labels, reduction="none")
     spikes = result.spikes[readout_id]
-    steps, classes = spikes.shape[0], spikes.shape[-1]
+    steps = spikes.shape[0]
     counts = spikes.sum(dim=0)
     on, off = int(steps * loss.correct_rate), int(steps * loss.incorrect_rate)
     target = torch.full_like(counts, float(off))

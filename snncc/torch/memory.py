@@ -10,7 +10,6 @@ refuse cannot run here, and one near the limit may still fail later, as before.
 from __future__ import annotations
 
 from .. import machine
-from ..textfmt import format_memory
 from ..ir import ModelGraph
 
 FLOAT = 4
@@ -87,9 +86,7 @@ def device_memory(device: str) -> tuple[int, str]:
 def memory_problem(needed: int, what: str, device: str = "cpu") -> str | None:
     """A one-line message when `what` needs more than the device's memory, else None."""
     have, where = device_memory(device)
-    if needed <= have:
-        return None
-    return f"{what} needs at least {format_memory(needed)} of memory, {where} {format_memory(have)}"
+    return machine.memory_problem(needed, what, have, where, estimate=True)
 
 
 def training_problem(ir: ModelGraph, device: str) -> str | None:
