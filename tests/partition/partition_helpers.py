@@ -12,6 +12,7 @@ from hypothesis import settings
 
 from snncc.ir import spec_to_ir
 from snncc.partition import constants as k
+from snncc.partition.check import check_plan
 from snncc.partition.memory import NCAT, population_memory, vertex_code
 from snncc.spec import parse_spec
 
@@ -70,3 +71,33 @@ def brute_force_tile_bytes(ir, plan) -> np.ndarray:
     for tile, names in types.items():
         table[tile, -1] += sum(vertex_code(t) for t in names) + k.TILE_RESERVE_BYTES
     return table
+
+
+def check_invariants(ir, plan) -> None:
+    """check_plan finds no problem; and, counted neuron by neuron and sample by sample: every neuron
+    placed once, every sample's list on one list tile, no tile over its bytes."""
+    problems = check_plan(ir, plan)
+    assert not problems, "\n".join(problems)
+    limit = plan.bytes_per_tile
+    assert plan.tile_memory.totals.max() <= limit
+    for pop in ir.populations:
+        pl = plan.placement(pop.id)
+        ipu_tiles = range(pl.ipu * plan.tiles_per_ipu, (pl.ipu + 1) * plan.tiles_per_ipu)
+        assert pl.first_tile in ipu_tiles and pl.first_tile + pl.num_tiles - 1 in ipu_tiles
+        if pop.kind == "neuron":
+            owner = np.full(pop.size, -1)
+            for j in range(pl.num_tiles):
+                start, stop = pl.neuron_range(j)
+                assert stop > start  # no empty tile in a range
+                assert (owner[start:stop] == -1).all()
+                owner[start:stop] = pl.first_tile + j
+            assert (owner >= 0).all()
+            assert all(pl.tile_of_neuron(i) == owner[i] for i in range(0, pop.size, max(1, pop.size // 50)))
+        if pop.spikes:
+            held = np.zeros(plan.batch_per_replica, dtype=int)
+            for j in range(pl.list_tiles):
+                assert pl.list_tile(j) in pl.tiles
+                lo = j * pl.samples_per_list_tile
+                held[lo : lo + pl.samples_per_list_tile] += 1
+            assert (held == 1).all()
+            assert len({pl.list_tile(j) for j in range(pl.list_tiles)}) == pl.list_tiles

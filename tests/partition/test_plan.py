@@ -8,40 +8,13 @@ import time
 import numpy as np
 import pytest
 
-from partition_helpers import ROOT, brute_force_tile_bytes, document, example_ir, ir_of
+from partition_helpers import ROOT, brute_force_tile_bytes, check_invariants, document, example_ir, ir_of
 from snncc.cli import main
 from snncc.partition import PlanError, make_plan
 from snncc.partition.cycles import forward_cycles
 from snncc.partition.memory import population_memory
 
 EXAMPLES = sorted(p.stem for p in (ROOT / "examples").glob("*.json"))
-
-
-def check_invariants(ir, plan) -> None:
-    """Every neuron placed once, every sample's list on one list tile, no tile over its bytes."""
-    limit = plan.bytes_per_tile
-    assert plan.tile_memory.totals.max() <= limit
-    for pop in ir.populations:
-        pl = plan.placement(pop.id)
-        ipu_tiles = range(pl.ipu * plan.tiles_per_ipu, (pl.ipu + 1) * plan.tiles_per_ipu)
-        assert pl.first_tile in ipu_tiles and pl.first_tile + pl.num_tiles - 1 in ipu_tiles
-        if pop.kind == "neuron":
-            owner = np.full(pop.size, -1)
-            for j in range(pl.num_tiles):
-                start, stop = pl.neuron_range(j)
-                assert stop > start  # no empty tile in a range
-                assert (owner[start:stop] == -1).all()
-                owner[start:stop] = pl.first_tile + j
-            assert (owner >= 0).all()
-            assert all(pl.tile_of_neuron(i) == owner[i] for i in range(0, pop.size, max(1, pop.size // 50)))
-        if pop.spikes:
-            held = np.zeros(plan.batch_per_replica, dtype=int)
-            for j in range(pl.list_tiles):
-                assert pl.list_tile(j) in pl.tiles
-                lo = j * pl.samples_per_list_tile
-                held[lo : lo + pl.samples_per_list_tile] += 1
-            assert (held == 1).all()
-            assert len({pl.list_tile(j) for j in range(pl.list_tiles)}) == pl.list_tiles
 
 
 @pytest.mark.parametrize("name", [e for e in EXAMPLES if e != "shd_deep_16ipu"])
