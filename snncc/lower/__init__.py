@@ -15,13 +15,14 @@ from .. import vertices as V
 from ..ir import ModelGraph
 from ..partition.plan import Plan
 from ..vertices import BIAS_NAMES
+from .check import check_program
 from .classes import class_keys, class_keys_projection
 from .program import (
     Element, Group, Loss, Neuron, Optimizer, Pattern, PopulationProgram, Program, ProjectionProgram, Readout,
     Surrogate, TensorSpec, TileRange, VertexType,
 )
 
-__all__ = ["BIAS_NAMES", "LoweringError", "Program", "lower", "neuron_parameters"]
+__all__ = ["BIAS_NAMES", "LoweringError", "Program", "check_program", "lower", "neuron_parameters"]
 
 
 class LoweringError(ValueError):

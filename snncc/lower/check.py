@@ -23,12 +23,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..partition.plan import Plan
+from ..vertices import optimizer_family
 from .program import Element, Field, Program, TensorSpec, TileRange
-
-#: value fields the driver sets from the vertex's tile (n, lo, b0, nb) or as a literal
-TILE_VALUES = frozenset({"n", "lo", "b0", "nb", "+1", "-1"})
-#: vertex family of each compute-set step's vertex kind
-_OPTIMIZER_FAMILIES = frozenset({"AdamUpdate", "SgdUpdate", "SgdPlainUpdate"})
 
 
 def check_program(program: Program, plan: Plan) -> list[str]:
@@ -67,6 +63,9 @@ class _Checker:
         self.vtypes = {v.name: v for v in program.vertex_types}
         self.good_tiles: set[int] = set()  # elements whose tile range is sound
         self.index = {id(e): k for k, e in enumerate(program.elements)}
+        from . import TILE_VALUES  # the lowering's: value fields the driver sets from the vertex's tile
+
+        self.tile_values = TILE_VALUES
 
     def report(self, message: str) -> None:
         self.problems.append(message)
@@ -381,7 +380,7 @@ class _Checker:
 
     def field(self, at: str, e: Element, f: Field, values, lo, hi, tiles, j) -> None:
         if f.role == "value":
-            if f.what not in TILE_VALUES and f.what not in values:
+            if f.what not in self.tile_values and f.what not in values:
                 self.report(f"{at}: field '{f.name}' reads constant '{f.what}', which {self.name(e)} does not have")
             return
         k = self.owner(e, f)
@@ -445,8 +444,9 @@ class _Checker:
                     continue
                 families = {self.vtypes[g.vertex].decl.family for g in e.groups
                             if g.compute_set == index[s.name] and g.vertex in self.vtypes}
-                want = _OPTIMIZER_FAMILIES if s.vertex == "Optimizer" else {s.vertex}
-                if not families & want:
+                want = optimizer_family(prog.optimizer.kind, prog.optimizer.momentum) if s.vertex == "Optimizer" \
+                    else s.vertex
+                if want not in families:
                     self.report(f"compute set step '{s.name}': member '{m}' has no {s.vertex} vertex in it")
 
     def program_tensors(self) -> None:

@@ -14,6 +14,7 @@ import numpy as np
 from ..ir import ModelGraph, Schedule
 from ..machine import collection_paused
 from . import constants
+from .check import check_plan
 from .cost import step_cost
 from .partitioner import Infeasible, assign_ipus, place_ipu, tile_bytes
 from .memory import CATEGORIES, AllocationCheck, PopulationMemory, batch_per_replica, check_allocation, population_memory
@@ -234,5 +235,5 @@ def _explain(ir: ModelGraph, memories: dict[str, PopulationMemory], ipu: int, pi
 
 __all__ = [
     "AllocationCheck", "CATEGORIES", "Cost", "IPUPlan", "Placement", "Plan", "PlanError", "SLICE_RULE",
-    "TileMemory", "check_allocation", "make_plan", "model_bytes", "pipelined_ir",
+    "TileMemory", "check_allocation", "check_plan", "make_plan", "model_bytes", "pipelined_ir",
 ]
