@@ -4,10 +4,7 @@ different records render different code (snncc.lower.classes, templates/codelets
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import itertools
-import json
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -21,11 +18,8 @@ from snncc.partition.target import host_ir
 from snncc.spec import load_spec
 
 from codegen_helpers import ROOT
+from random_specs import small_specs, spec_file
 
-_spec = importlib.util.spec_from_file_location("random_specs", ROOT / "tests/verify/test_random_specs.py")
-random_specs = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(random_specs)
-small_specs = random_specs.small_specs  # the generator of the random-spec verify test
 
 EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
 
@@ -83,9 +77,7 @@ def test_members_of_a_class_render_the_same_codelet(path, layout):
 @given(small_specs())
 def test_random_specs_members_of_a_class_render_the_same_codelet(case):
     spec, _ = case
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "random.json"
-        path.write_text(json.dumps(spec))
+    with spec_file(spec) as path:
         for layout in ("ipu", "cpu"):
             check_classes(*_program(path, layout))
 

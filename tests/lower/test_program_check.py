@@ -4,23 +4,16 @@ shapes) and on random specs, and each planted bad index is reported with its ele
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
-import json
-import tempfile
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 
 from codegen_helpers import ROOT
+from random_specs import small_specs, spec_file
 from snncc.driver import LAYOUTS, compile_model
 from snncc.lower.check import check_program
 from snncc.partition.check import check_plan
 
-_spec = importlib.util.spec_from_file_location("random_specs", ROOT / "tests/verify/test_random_specs.py")
-random_specs = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(random_specs)
-small_specs = random_specs.small_specs  # the generator of the random-spec verify test
 
 EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
 
@@ -44,9 +37,7 @@ def test_every_example_passes_the_verifiers(path, layout):
 @given(small_specs())
 def test_random_specs_pass_the_verifiers(case):
     spec, _ = case
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "random.json"
-        path.write_text(json.dumps(spec))
+    with spec_file(spec) as path:
         for layout in LAYOUTS:
             check_stages(path, layout)
 
