@@ -185,6 +185,7 @@ def _tables(pops, projs, pop_facts, proj_facts, compute_sets, st, optimizer: Opt
         keys = class_keys_projection(pr, src)
         groups = [group(f"weightgrad.stage{stage}", model(keys["WeightGrad"], pr.id, V.weightgrad_vertex(prf)))]
         if pr.input_gradient:
+            groups.append(group(f"partialsum.stage{stage}", model(keys["ReduceSum"], pr.id, V.reduce_sum_vertex())))
             groups.append(group(f"reduce.{pr.id}", model(keys["Reduce"], pr.id, V.reduce_vertex(
                 facts_of[pr.source].sparse_backward))))
         for decl in V.optimizer_vertices(pr.bias, family, optimizer.state_copies):
@@ -206,8 +207,9 @@ def _tables(pops, projs, pop_facts, proj_facts, compute_sets, st, optimizer: Opt
     return tuple(vtypes), tuple(patterns), tuple(elements)
 
 
-#: value fields set from the vertex's tile (program.cpp computes them); the others are element constants
-TILE_VALUES = frozenset({"n", "lo", "b0", "nb", "+1", "-1"})
+#: value fields set from the vertex's tile (program.cpp computes them; "ne": the entries of a
+#: chunks tensor on the tile); the others are element constants
+TILE_VALUES = frozenset({"n", "lo", "b0", "nb", "ne", "+1", "-1"})
 
 
 def _values(groups, vtypes, consts: dict[str, int]) -> tuple[tuple[str, int], ...]:

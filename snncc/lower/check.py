@@ -45,6 +45,22 @@ def _list_bounds(r: TileRange, batch: int) -> tuple[np.ndarray, np.ndarray]:
     return np.minimum(j * s, batch), np.minimum((j + 1) * s, batch)
 
 
+def chunk_size(entries: int, tiles: int) -> int:
+    """Values per tile of a chunks tensor of `entries` entries (padded to tiles x this)."""
+    return -(-entries // max(tiles, 1))
+
+
+def _chunk_bounds(entries: int, tiles: int) -> tuple[np.ndarray, np.ndarray]:
+    """[e0, e1) of each tile's chunk of a chunks tensor's entries."""
+    c = chunk_size(entries, tiles)
+    j = np.arange(tiles, dtype=np.int64)
+    return np.minimum(j * c, entries), np.minimum((j + 1) * c, entries)
+
+
+#: the slices gathered from several tiles (snncc.vertices.Field), by the layout of the tensor they read
+_GATHERS = {"samples": "neuron", "chunk": "partials", "columns": "chunks"}
+
+
 def _neuron_tiles(r: TileRange) -> np.ndarray:
     return r.first_tile + np.arange(r.num_tiles, dtype=np.int64)
 
@@ -178,6 +194,8 @@ class _Checker:
             return t.rows * self.prog.batch
         if t.layout == "partials":
             return t.rows * r.num_tiles
+        if t.layout == "chunks":
+            return chunk_size(t.rows, r.num_tiles) * r.num_tiles
         return t.rows
 
     def mapping(self, e: Element, t: TensorSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -192,6 +210,10 @@ class _Checker:
         elif t.layout == "partials":
             lo = np.arange(r.num_tiles, dtype=np.int64)
             hi, tiles = lo + 1, _neuron_tiles(r)
+        elif t.layout == "chunks":
+            c = chunk_size(t.rows, r.num_tiles)
+            lo = c * np.arange(r.num_tiles, dtype=np.int64)
+            return _neuron_tiles(r), lo, lo + c
         else:
             return np.array([r.first_tile]), np.array([0]), np.array([t.rows])
         keep = hi > lo
@@ -207,7 +229,7 @@ class _Checker:
             seen.add(what)
             if t.owner != self.home(e).id:
                 self.report(f"{where}: tensor '{what}' is owned by '{t.owner}', not by '{self.home(e).id}' whose tiles hold it")
-            if t.layout not in ("neuron", "list", "partials", "single"):
+            if t.layout not in ("neuron", "list", "partials", "chunks", "single"):
                 self.report(f"{where}: tensor '{what}' has layout '{t.layout}'")
                 continue
             if t.rows < 1:
@@ -216,8 +238,8 @@ class _Checker:
             if t.layout == "list" and not self.home(e).spikes:
                 self.report(f"{where}: tensor '{what}' has the list layout on a population without lists")
                 continue
-            if t.layout == "partials" and e.kind != "projection":
-                self.report(f"{where}: tensor '{what}' has the partials layout outside a projection")
+            if t.layout in ("partials", "chunks") and e.kind != "projection":
+                self.report(f"{where}: tensor '{what}' has the {t.layout} layout outside a projection")
                 continue
             tiles, starts, stops = self.mapping(e, t)
             size = self.size(e, t)
@@ -249,7 +271,7 @@ class _Checker:
             p = self.pops[e.id]
             C, S = p.capacity, p.ring_slots
             rows = {"ids": T * C, "counts": T * 2, "overflow": T, "ringIds": S * C, "ringCounts": S * 2,
-                    "mem": (T + 1) * B, "syn": (T + 1) * B, "memNow": B, "carrySyn": B, "carryU": B, "dI": B,
+                    "mem": (T + 1) * B, "syn": (T + 1) * B, "code": B, "carrySyn": B, "carryU": B, "dI": B,
                     "dS": S * B}
             rows.update(dict.fromkeys(("beta", "alpha", "threshold", "gradient_level"), 1))
             return rows
@@ -257,7 +279,7 @@ class _Checker:
             pr = self.projs[e.id]
             rows = dict.fromkeys(("w", "dw", "m", "v", "buf"), pr.n_in)
             rows.update(dict.fromkeys(("b", "db", "bm", "bv", "bbuf"), 1))
-            rows["partials"] = B * pr.grad_slots
+            rows["partials"] = rows["sums"] = B * pr.grad_slots
             return rows
         K = self.prog.readout.classes
         return {"t": 1, "hyper": 8, "labels": B, "scores": B * K, "loss": B, "dScore": B * K, "tMax": B * K}
@@ -400,11 +422,17 @@ class _Checker:
             return
         if f.slice == "whole":
             return
+        if f.slice in _GATHERS:
+            return self.gather(at, e, f, owner, tensor, k)
         if f.slice != "tile":
             return self.report(f"{at}: field '{f.name}' has slice '{f.slice}'")
-        # the driver connects rows x [lo, hi) (partials: rows x [j, j + 1)) of the owner's tensor
-        a, z = (tensor.rows * j, tensor.rows * (j + 1)) if tensor.layout == "partials" else \
-            (tensor.rows * lo, tensor.rows * hi)
+        # the driver connects rows x [lo, hi) (partials: rows x [j, j + 1); chunks: tile j's chunk)
+        if tensor.layout == "partials":
+            a, z = tensor.rows * j, tensor.rows * (j + 1)
+        elif tensor.layout == "chunks":
+            a, z = (b[j] for b in _chunk_bounds(tensor.rows, owner.tiles.num_tiles))
+        else:
+            a, z = tensor.rows * lo, tensor.rows * hi
         bad = np.flatnonzero((a < 0) | (z > size))
         if len(bad):
             i = int(bad[0])
@@ -414,12 +442,32 @@ class _Checker:
         order = np.argsort(mt, kind="stable")
         mt, ms, mz = mt[order], ms[order], mz[order]
         pos = np.clip(np.searchsorted(mt, tiles), 0, max(len(mt) - 1, 0))
-        local = (len(mt) > 0) & (mt[pos] == tiles) & (ms[pos] <= a) & (z <= mz[pos])
+        local = ((len(mt) > 0) & (mt[pos] == tiles) & (ms[pos] <= a) & (z <= mz[pos])) | (a == z)
         bad = np.flatnonzero(~local)
         if len(bad):
             i = int(bad[0])
             self.report(f"{at}: field '{f.name}' slice [{int(a[i])}, {int(z[i])}) of tensor '{f.what}' is not on "
                         f"the vertex's tile {int(tiles[i])}")
+
+    def gather(self, at: str, e: Element, f: Field, owner: Element, tensor: TensorSpec, k: int) -> None:
+        """A slice gathered from several tiles: the element, layout and rows it is defined for (its
+        blocks then lie within the tensor by the slicing rule)."""
+        layout = _GATHERS[f.slice]
+        if k != self.index[id(e)]:
+            return self.report(f"{at}: field '{f.name}' gathers '{f.slice}' from another element's tensor")
+        if tensor.layout != layout:
+            return self.report(f"{at}: field '{f.name}' gathers '{f.slice}' of tensor '{f.what}' with layout "
+                               f"'{tensor.layout}', not '{layout}'")
+        B = self.prog.batch
+        if f.slice == "samples":
+            want = B
+        elif f.slice == "columns":
+            want = B * self.pops[self.projs[e.id].source].size
+        else:
+            return
+        if tensor.rows != want:
+            self.report(f"{at}: field '{f.name}' gathers '{f.slice}' of tensor '{f.what}' with {tensor.rows} rows, "
+                        f"not {want}")
 
     # ------------------------------------------------------------------ steps and the tensor list
 

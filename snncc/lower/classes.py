@@ -10,14 +10,15 @@ the template's branches cannot drift apart.
 
 Records:
 
-- Forward: neuron model, reset, whether it spikes (writes memNow) and per incoming
+- Forward: neuron model, reset, whether it spikes (writes the spike codes) and per incoming
   projection whether it has a bias and a delay > 0.
 - Compact: whether gradient ids follow the spikes (a sparse backward).
 - ListSlot: whether the copy lags (the reverse pass: timestep t - lag).
 - Backward: neuron model, reset, spikes, sparse backward, readout (the readout's score
   gradient comes from the program-wide `Scores`).
 - WeightGrad: bias, input gradient, rows of the source's listed ids (its sparse
-  backward), delay > 0. Reduce: the source's listed ids, delay > 0.
+  backward), delay > 0. ReduceSum: nothing (one class). Reduce: the source's listed ids,
+  delay > 0.
 - Scores: the loss and decoding, the readout's classes, capacity and slicing, for the
   Loss vertex and the readout's Backward.
 """
@@ -47,12 +48,13 @@ class ForwardClass:
     family: ClassVar[str] = "Forward"
     model: str
     reset: str
-    spikes: bool  # writes memNow, what Compact reads (implied by the model: not in the key)
+    spikes: bool  # writes the spike codes Compact reads (implied by the model: not in the key)
+    gradient_ids: bool  # the codes mark gradient id candidates (a sparse backward)
     inputs: tuple[ForwardInput, ...]
 
     @property
     def key(self) -> str:
-        return f"Forward_{self.model}_{self.reset}" + "".join(
+        return f"Forward_{self.model}_{self.reset}" + ("_g" if self.gradient_ids else "") + "".join(
             "_i" + ("b" if i.bias else "") + ("d" if i.delayed else "") for i in self.inputs)
 
 
@@ -106,6 +108,15 @@ class WeightGradClass:
 
 
 @dataclass(frozen=True)
+class ReduceSumClass:
+    family: ClassVar[str] = "ReduceSum"
+
+    @property
+    def key(self) -> str:
+        return "ReduceSum"
+
+
+@dataclass(frozen=True)
 class ReduceClass:
     family: ClassVar[str] = "Reduce"
     listed: bool  # the source's listed ids only (its sparse backward)
@@ -137,12 +148,14 @@ class Scores:
         return "Loss"
 
 
-CodeletRecord = ForwardClass | CompactClass | ListSlotClass | BackwardClass | WeightGradClass | ReduceClass | Scores
+CodeletRecord = (ForwardClass | CompactClass | ListSlotClass | BackwardClass | WeightGradClass | ReduceSumClass
+                 | ReduceClass | Scores)
 
 
 def forward_class(p, incoming) -> ForwardClass:
     nr = p.neuron
-    return ForwardClass(nr.model, nr.reset, p.spikes, tuple(ForwardInput(pr.bias, pr.delay > 0) for pr in incoming))
+    return ForwardClass(nr.model, nr.reset, p.spikes, p.sparse_backward,
+                        tuple(ForwardInput(pr.bias, pr.delay > 0) for pr in incoming))
 
 
 def compact_class(p) -> CompactClass:
@@ -159,6 +172,10 @@ def backward_class(p) -> BackwardClass:
 
 def weightgrad_class(pr, src) -> WeightGradClass:
     return WeightGradClass(pr.bias, pr.input_gradient, pr.input_gradient and src.sparse_backward, pr.delay > 0)
+
+
+def reduce_sum_class(pr, src) -> ReduceSumClass:
+    return ReduceSumClass()
 
 
 def reduce_class(pr, src) -> ReduceClass:
@@ -180,7 +197,8 @@ def class_keys(p, incoming) -> dict[str, str]:
 
 def class_keys_projection(pr, src) -> dict[str, str]:
     """Codelet class names of a projection's vertices, by family: its records' keys."""
-    return {"WeightGrad": weightgrad_class(pr, src).key, "Reduce": reduce_class(pr, src).key}
+    return {"WeightGrad": weightgrad_class(pr, src).key, "ReduceSum": reduce_sum_class(pr, src).key,
+            "Reduce": reduce_class(pr, src).key}
 
 
 # --------------------------------------------------------------------------- classes of a Program
@@ -219,7 +237,8 @@ def member_records(prog: Program) -> tuple[tuple[str, str, CodeletRecord], ...]:
                 return forward_class(p, [projs[pid] for pid in p.incoming])
             return {"Compact": compact_class, "Backward": backward_class}[family](p)
         pr = projs[e.id]
-        return {"WeightGrad": weightgrad_class, "Reduce": reduce_class}[family](pr, pops[pr.source])
+        return {"WeightGrad": weightgrad_class, "ReduceSum": reduce_sum_class,
+                "Reduce": reduce_class}[family](pr, pops[pr.source])
 
     out = []
     for e in prog.elements:

@@ -116,7 +116,7 @@ def _place(ir: ModelGraph, memories: dict[str, PopulationMemory]):
                 worst = int(totals.argmax())
                 on_worst = [p for p in placed if p.first_tile <= worst < p.first_tile + p.num_tiles]
                 biggest = max(on_worst, key=lambda p: memories[p.population].slice_bytes(
-                    np.array([p.neurons_per_tile + 1])).sum()) if on_worst else None
+                    np.array([p.neurons_per_tile + 1]), p.num_tiles).sum()) if on_worst else None
                 failure = Infeasible(biggest.population if biggest else None,
                                      f"tile {worst} would need {int(totals[worst])} bytes")
         if chosen is None:

@@ -93,6 +93,7 @@ VERTEX_CODE_BYTES: dict[str, int] = {
     "ForwardRows": 1536,
     "WeightGrad": 2048,
     "Reduce": 512,
+    "ReduceSum": 256,
     "Compact": 1024,
     "Optimizer": 1024,
 }

@@ -21,6 +21,7 @@ from ..ir import ModelGraph
 from . import constants as k
 from .cycles import (
     backward_cycles, compact_cycles, forward_cycles, list_slot_cycles, loss_cycles, optimizer_cycles, reduce_cycles,
+    reduce_sum_cycles,
     weightgrad_cycles,
 )
 from .exchange import Superstep, Tensors, add_exchange
@@ -122,16 +123,21 @@ def estimate(
                     step.compute[index] += weightgrad_cycles(pm, inc, p.slice_sizes(), workers)
                     decls = [pm.weightgrad_decls[i]]
                     tile_set = (False, target)
+                elif fam == "ReduceSum":
+                    tiles, index = tiles_of(p), range_of(p)
+                    step.compute[index] += reduce_sum_cycles(batch * inc.facts.grad_slots, p.num_tiles, workers)
+                    decls = [V.reduce_sum_vertex()]
+                    tile_set = (False, target)
                 elif fam == "Reduce":
                     src, sp = memories[inc.facts.source], place[inc.facts.source]
                     tiles, index = tiles_of(sp), range_of(sp)
-                    step.compute[index] += reduce_cycles(src, sp.slice_sizes(), p.num_tiles, workers)
+                    step.compute[index] += reduce_cycles(src, sp.slice_sizes(), workers)
                     decls = [V.reduce_vertex(src.sparse_backward)]
                     tile_set = (False, inc.facts.source)
                 else:  # Optimizer: handled per population below
                     continue
                 step.touch(tiles)
-                add_exchange(step, decls, ("proj", member), tiles, tensors, links, tile_set, index)
+                add_exchange(step, decls, ("proj", member), tiles, tensors, links, tile_set, index, tile_set[1])
         if fam == "Optimizer":
             for pid, pm in memories.items():
                 if pm.population.kind == "input" or not pm.incoming:

@@ -56,16 +56,23 @@ def weightgrad_cycles(pm: PopulationMemory, inc, n: np.ndarray, workers: int) ->
     return cycles + k.VERTEX_LAUNCH_CYCLES
 
 
-def reduce_cycles(src: PopulationMemory, n: np.ndarray, partial_tiles: int, workers: int) -> np.ndarray:
-    """Reduce vertex on a source tile of n neurons: samples over workers; dense, per neuron
-    the P target tiles' partials; sparse, a scan of the list and P adds for the ids on the
-    tile (expected C n / N of them)."""
+def reduce_sum_cycles(entries: int, tiles: int, workers: int) -> np.ndarray:
+    """ReduceSum vertex on each of a projection's P target tiles: its chunk of ceil(E / P) entries
+    over workers, P adds each (the first level of the input-gradient reduction)."""
+    c = _ceil_div(entries, tiles)
+    return np.full(tiles, workers * _ceil_div(c, workers) * tiles * k.REDUCE_INSTRUCTIONS + k.VERTEX_LAUNCH_CYCLES,
+                   dtype=np.float64)
+
+
+def reduce_cycles(src: PopulationMemory, n: np.ndarray, workers: int) -> np.ndarray:
+    """Reduce vertex on a source tile of n neurons: samples over workers; dense, one add per
+    neuron; sparse, a scan of the list and one add for each id on the tile (expected C n / N)."""
     n = np.asarray(n, dtype=np.float64)
     if src.sparse_backward:
         c = src.population.capacity
-        per_sample = c * k.LIST_SCAN_INSTRUCTIONS + c * n / src.population.size * partial_tiles * k.REDUCE_INSTRUCTIONS
+        per_sample = c * k.LIST_SCAN_INSTRUCTIONS + c * n / src.population.size * k.REDUCE_INSTRUCTIONS
     else:
-        per_sample = n * partial_tiles * k.REDUCE_INSTRUCTIONS
+        per_sample = n * k.REDUCE_INSTRUCTIONS
     return workers * _ceil_div(src.batch, workers) * per_sample + k.VERTEX_LAUNCH_CYCLES
 
 

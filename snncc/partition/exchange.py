@@ -81,6 +81,8 @@ class Tensors:
 
     def total(self, d, owner, pm) -> float:
         p = self.place[owner]
+        if d.layout == "chunks":  # padded to the same chunk on every tile
+            return float(_chunk(d.rows, p.num_tiles) * p.num_tiles * self._elem(d, pm))
         per = {"neuron": p.size, "list": pm.batch, "partials": p.num_tiles, "single": 1}[d.layout]
         return float(d.rows * per * self._elem(d, pm))
 
@@ -98,6 +100,8 @@ class Tensors:
         inside = (j >= 0) & (j < p.num_tiles)
         if d.layout == "partials":
             return np.where(inside, float(d.rows * e), 0.0)
+        if d.layout == "chunks":
+            return np.where(inside, float(_chunk(d.rows, p.num_tiles) * e), 0.0)
         if d.layout == "neuron":
             n = neurons_on_tile(j, p.neurons_per_tile, p.remainder)
             return np.where(inside, d.rows * n * e, 0.0).astype(np.float64)
@@ -127,9 +131,10 @@ def _owner(role: str, index: int, element: tuple[str, str], tensors: Tensors) ->
 
 
 def add_exchange(step: Superstep, decls: Sequence[V.VertexDecl], element: tuple[str, str], tiles: np.ndarray,
-              tensors: Tensors, links: set, tile_set, index: slice | None = None) -> None:
+              tensors: Tensors, links: set, tile_set, index: slice | None = None, home: str | None = None) -> None:
     """Add the bytes the vertices `decls` on `tiles` connect to on other tiles (and on other
-    IPUs). `tile_set` names `tiles` for the cache; `index`, if given, is `tiles` as a slice."""
+    IPUs). `tile_set` names `tiles` for the cache; `index`, if given, is `tiles` as a slice;
+    `home`, the population whose neuron tiles `tiles` are (for "columns" edges)."""
     where = tiles if index is None else index
     for decl in decls:
         for f in decl.remote_fields:
@@ -137,7 +142,7 @@ def add_exchange(step: Superstep, decls: Sequence[V.VertexDecl], element: tuple[
             key = (owner, f.what, f.slice, tile_set)
             hit = tensors.remote.get(key)
             if hit is None:
-                hit = tensors.remote[key] = _remote(tensors, owner, f, tiles)
+                hit = tensors.remote[key] = _remote(tensors, owner, f, tiles, home)
             remote, per_ipu = hit
             step.received[where] += remote
             for ipu, nbytes in per_ipu.items():
@@ -146,10 +151,53 @@ def add_exchange(step: Superstep, decls: Sequence[V.VertexDecl], element: tuple[
                     step.link_bytes += nbytes
 
 
-def _remote(tensors: Tensors, owner, f, tiles: np.ndarray):
+def _chunk(entries: int, tiles: int) -> int:
+    """Entries per tile of a chunks tensor (snncc.lower.check.chunk_size)."""
+    return -(-entries // max(tiles, 1))
+
+
+def _gathered(tensors: Tensors, d, lay, pm, f, tiles: np.ndarray, vertex_home: str) -> tuple[np.ndarray, float]:
+    """(bytes each of `tiles` gathers from other tiles, bytes read in all) of a "samples", "chunk"
+    or "columns" edge (snncc.vertices.Field), of a vertex whose tiles are `vertex_home`'s."""
+    p = tensors.place[lay]
+    e = tensors._elem(d, pm)
+    if f.slice == "samples":  # list tiles of lay: nb x (every neuron but the tile's own)
+        samples = dict(zip((p.list_tile(j) for j in range(p.list_tiles)), p.list_samples(pm.batch).tolist()))
+        nb = np.array([samples[int(t)] for t in tiles], dtype=np.float64)
+        j = tiles - p.first_tile
+        own = np.where((j >= 0) & (j < p.num_tiles), neurons_on_tile(np.clip(j, 0, None), p.neurons_per_tile,
+                                                                        p.remainder), 0)
+        return nb * (p.size - own) * e, float(pm.batch * p.size * e)
+    if f.slice == "chunk":  # every tile's block of the tile's chunk, the own block local
+        c = _chunk(d.rows, p.num_tiles)
+        j = tiles - p.first_tile
+        width = np.clip(d.rows - j * c, 0, c)
+        return (p.num_tiles - 1) * width * float(e), float(d.rows * p.num_tiles * e)
+    # columns: [lo, hi) of each of the B rows of [B][G] entries, less what lies in the tile's own chunk
+    sp = tensors.place[vertex_home]
+    G = d.rows // pm.batch
+    j = tiles - sp.first_tile
+    lo = j * sp.neurons_per_tile + np.minimum(j, sp.remainder)
+    hi = lo + neurons_on_tile(j, sp.neurons_per_tile, sp.remainder)
+    c = _chunk(d.rows, p.num_tiles)
+    k = tiles - p.first_tile
+    inside = (k >= 0) & (k < p.num_tiles)
+    w0, w1 = np.where(inside, k * c, 0), np.where(inside, (k + 1) * c, 0)
+    rows = np.arange(pm.batch, dtype=np.int64)[None, :] * G
+    local = np.clip(np.minimum(rows + hi[:, None], w1[:, None]) - np.maximum(rows + lo[:, None], w0[:, None]), 0,
+                    None).sum(axis=1)
+    return (pm.batch * (hi - lo) - local) * float(e), float(d.rows * e)
+
+
+def _remote(tensors: Tensors, owner, f, tiles: np.ndarray, vertex_home: str | None = None):
     """(bytes each of `tiles` connects to elsewhere, {ipu: bytes crossing into it}). Every
     population's tiles, list tiles included, lie on one IPU (the Plan's invariant)."""
     d, lay, pm = tensors.decl(owner, f.what)
+    if f.slice in ("samples", "chunk", "columns"):
+        remote, read = _gathered(tensors, d, lay, pm, f, tiles, vertex_home)
+        ipu = int(tiles[0]) // tensors.tiles_per_ipu
+        nbytes = 0.0 if tensors.ipu_share(d, lay, pm, ipu) else read
+        return remote, ({ipu: nbytes} if nbytes else {})
     local = tensors.share(d, lay, pm, tiles)
     if f.slice == "elem0":
         full = float(tensors._elem(d, pm))

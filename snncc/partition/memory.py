@@ -15,7 +15,8 @@ per replica, T the timesteps, e the element size; docs/plan.md tabulates every t
 - spike_lists: what consumers connect to: the ring of the last timesteps' lists on the list
   tiles, and the current membranes that Compact reads on a spiking population's tiles.
 - reduction: per incoming projection from a neuron population, the partial input gradients
-  B G e on each target tile.
+  B G e on each target tile, and their sums over the target tiles in chunks of
+  ceil(B G / P) e per target tile (P the target's tiles).
 - vertices: the state of every vertex instance (4 bytes per field, 8 per SPAN vector).
 - code (not measured by the runtime): vertex code per type present on a tile, exchange code
   per transfer, TILE_RESERVE_BYTES per used tile (estimates).
@@ -145,12 +146,14 @@ class PopulationMemory:
         return self.element if d.dtype == "float" else V.ELEMENT_BYTES
 
     @cached_property
-    def _slice_terms(self) -> tuple[np.ndarray, np.ndarray, tuple[tuple[int, Incoming, int], ...]]:
+    def _slice_terms(self) -> tuple[np.ndarray, np.ndarray, tuple[tuple[int, Incoming, int], ...],
+                                    tuple[tuple[int, int, int], ...]]:
         """slice_bytes(n) = constant + n x per_neuron + the sparse rows' stored(n) x multiplier, per
         category: the declarations summed once per population, not once per call."""
         constant = np.zeros(NCAT, dtype=np.int64)
         per_neuron = np.zeros(NCAT, dtype=np.int64)
         sparse: list[tuple[int, Incoming, int]] = []
+        chunked: list[tuple[int, int, int]] = []  # (category, entries, bytes per entry): chunks tensors
         decls = [d for d in self.tensors if d.layout == "neuron"]
         vertex_state = self.forward_decl.state_bytes + self.backward_decl.state_bytes
         transfers = 0
@@ -160,6 +163,8 @@ class PopulationMemory:
             for d in tensors:
                 if d.layout == "partials":
                     constant[CAT[d.category]] += d.rows * self._bytes(d)
+                elif d.layout == "chunks":
+                    chunked.append((CAT[d.category], d.rows, self._bytes(d)))
                 elif inc.sparse and d.rows == pr.n_in:  # sparse rows: CSR values, indices and offsets
                     if d.what == "w":
                         sparse.append((CAT[d.category], inc, self._bytes(d) + k.INDEX_BYTES))
@@ -171,6 +176,8 @@ class PopulationMemory:
             vertex_state += weightgrad.state_bytes
             vertex_state += sum(v.state_bytes for v in optimizer)
             transfers += 1 + (k.INPUT_GRADIENT_TRANSFERS if pr.input_gradient else 0)
+            if pr.input_gradient:  # the first level of its input-gradient reduction, on this target tile
+                vertex_state += V.reduce_sum_vertex().state_bytes
         for d in decls:
             per_neuron[CAT[d.category]] += d.rows * self._bytes(d)
         if self.reduces:
@@ -179,17 +186,23 @@ class PopulationMemory:
         transfers += self.outgoing
         constant[CAT["vertices"]] += vertex_state
         constant[CAT["code"]] += transfers * k.EXCHANGE_CODE_BYTES
-        return constant, per_neuron, tuple(sparse)
+        return constant, per_neuron, tuple(sparse), tuple(chunked)
 
-    def slice_bytes(self, n: np.ndarray) -> np.ndarray:
-        """[len(n), NCAT] bytes of neuron slices of n neurons (vertex code excluded)."""
+    def slice_bytes(self, n: np.ndarray, tiles: int | np.ndarray | None = None) -> np.ndarray:
+        """[len(n), NCAT] bytes of neuron slices of n neurons (vertex code excluded), of a population
+        on `tiles` tiles (a chunks tensor's share depends on it; default: the tiles whose slices
+        hold n neurons, ceil(size / n))."""
         n = np.asarray(n, dtype=np.int64)
         if self.population.kind == "input":
             return np.zeros((len(n), NCAT), dtype=np.int64)
-        constant, per_neuron, sparse = self._slice_terms
+        constant, per_neuron, sparse, chunked = self._slice_terms
         out = constant[None, :] + n[:, None] * per_neuron[None, :]
         for category, inc, multiplier in sparse:
             out[:, category] += inc.stored(n) * multiplier
+        if chunked:
+            P = -(-self.population.size // np.maximum(n, 1)) if tiles is None else np.asarray(tiles, dtype=np.int64)
+            for category, entries, nbytes in chunked:
+                out[:, category] += -(-entries // np.maximum(P, 1)) * nbytes
         return out
 
     @cached_property
@@ -240,7 +253,7 @@ class PopulationMemory:
             kind = "sparse" if inc.sparse else "dense"
             types |= {f"ForwardRows<{kind}>", f"WeightGrad<{kind}>"}
             if inc.facts.input_gradient:
-                types.add("Reduce")
+                types |= {"ReduceSum", "Reduce"}
         return tuple(sorted(types))
 
     def list_vertex_types(self) -> tuple[str, ...]:

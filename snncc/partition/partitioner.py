@@ -219,7 +219,7 @@ def _items(pids: Sequence[str], memories: dict[str, PopulationMemory], tiles: in
         slices = -(-pop.size // counts)
         samples = -(-pm.batch // np.minimum(pm.batch, counts)) if pop.spikes else np.zeros_like(counts)
         fixed = k.TILE_RESERVE_BYTES + sum(vertex_code(t) for t in pm.slice_vertex_types() + pm.list_vertex_types())
-        need = pm.slice_bytes(slices).sum(axis=1) + pm.list_tile_bytes(samples).sum(axis=1) + fixed
+        need = pm.slice_bytes(slices, counts).sum(axis=1) + pm.list_tile_bytes(samples).sum(axis=1) + fixed
         fitting = np.flatnonzero(need <= budget)
         if not len(fitting):
             one = int(pm.slice_bytes(np.array([1])).sum()) + fixed
@@ -293,7 +293,7 @@ def tile_bytes(placements: Sequence[Placement], memories: dict[str, PopulationMe
     for p in placements:
         pm = memories[p.population]
         if p.kind == "neuron":
-            table[p.first_tile : p.first_tile + p.num_tiles] += pm.slice_bytes(p.slice_sizes())
+            table[p.first_tile : p.first_tile + p.num_tiles] += pm.slice_bytes(p.slice_sizes(), p.num_tiles)
             table[p.first_tile] += pm.readout_tile_bytes()
         if p.list_tiles:
             np.add.at(table, _list_tiles(p), pm.list_tile_bytes(p.list_samples(pm.batch)))
@@ -306,7 +306,7 @@ def population_bytes(p: Placement, pm: PopulationMemory) -> np.ndarray:
     the code and reserves of the tiles (tile_code), which populations on one tile share."""
     out = np.zeros(NCAT, dtype=np.int64)
     if p.kind == "neuron":
-        out += pm.slice_bytes(p.slice_sizes()).sum(axis=0) + pm.readout_tile_bytes()
+        out += pm.slice_bytes(p.slice_sizes(), p.num_tiles).sum(axis=0) + pm.readout_tile_bytes()
     if p.list_tiles:
         out += pm.list_tile_bytes(p.list_samples(pm.batch)).sum(axis=0)
     return out

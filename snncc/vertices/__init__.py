@@ -5,7 +5,7 @@ of populations and projections (facts), the tensors and vertex families with the
 from .decls import (
     BIAS_NAMES, CONSTANT_BYTES, ELEMENT_BYTES, FIELD_BYTES, DType, Field, Layout, TensorDecl, VertexDecl,
     backward_vertex, compact_vertex, forward_vertex, generic_vertices, global_tensors, list_slot_vertex, loss_vertex,
-    neuron_parameters, optimizer_vertices, population_tensors, projection_tensors, reduce_vertex, tick_vertex,
+    neuron_parameters, optimizer_vertices, population_tensors, projection_tensors, reduce_sum_vertex, reduce_vertex, tick_vertex,
     weightgrad_vertex,
 )
 from .facts import (
@@ -20,5 +20,5 @@ __all__ = [
     "compact_vertex", "counts_spikes", "forward_steps", "forward_vertex", "generic_vertices", "global_tensors",
     "list_slot_vertex", "loss_step", "loss_vertex", "model_facts", "neuron_parameters", "optimizer_family",
     "optimizer_vertices", "population_facts", "population_tensors", "projection_facts", "projection_tensors",
-    "reduce_vertex", "ring_slots", "state_copies", "tick_vertex", "update_step", "weightgrad_vertex",
+    "reduce_sum_vertex", "reduce_vertex", "ring_slots", "state_copies", "tick_vertex", "update_step", "weightgrad_vertex",
 ]

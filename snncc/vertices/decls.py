@@ -9,7 +9,8 @@ The builders read a population's or projection's record (snncc.vertices.facts), 
 
 Tensor layouts (all tensors flat, one contiguous slice per tile; see snncc/lower/program.py):
 "neuron" rows per neuron on the population's tiles, "list" rows per sample on its list
-tiles, "partials" rows per target tile, "single" rows on the readout's first tile.
+tiles, "partials" rows per target tile, "chunks" rows split over a projection's target
+tiles by the slicing rule, "single" rows on the readout's first tile.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Literal
 
 from .facts import PopulationFacts, ProjectionFacts, counts_spikes, optimizer_family, state_copies
 
-Layout = Literal["neuron", "list", "partials", "single"]
+Layout = Literal["neuron", "list", "partials", "chunks", "single"]
 DType = Literal["float", "unsigned"]
 
 #: bytes of every element type the program allocates (float32 and uint32)
@@ -55,7 +56,12 @@ class Field:
     source), "global" (what is the whole name); "value": a state member set per tile,
     what in {"n", "lo", "b0", "nb", "+1", "-1"} (from the tile) or the name of one of the
     element's constants (snncc.lower: capacities, delays, tile counts). slice: "whole" tensor, the vertex tile's
-    "tile" slice, or element "0" (a scalar edge); "none" for values.
+    "tile" slice, or element "0" (a scalar edge); "none" for values. A vertex is connected only to
+    what it reads, so three slices gather blocks from several tiles (a concat of slices):
+    "samples" (a list tile's samples [b0, b0 + nb) of a [B][n]-per-tile neuron tensor: per neuron
+    tile i, its block [nb][n_i], at offset nb lo_i), "chunk" (a target tile's chunk [e0, e1) of
+    the E entries of every target tile's partials: per tile p, partials[p][e0, e1)), "columns" (a
+    source tile's neurons [lo, hi) of each of the B rows of a [B][G] chunks tensor).
     """
 
     name: str
@@ -64,7 +70,7 @@ class Field:
     vector: bool
     role: Literal["self", "source", "target", "in", "in_source", "global", "value"]
     what: str
-    slice: Literal["whole", "tile", "elem0", "none"]
+    slice: Literal["whole", "tile", "elem0", "samples", "chunk", "columns", "none"]
     index: int = 0
     doc: str = ""
     span: bool = False  # a SPAN vector (pointer and size, 8 bytes of state) instead of ONE_PTR
@@ -78,7 +84,7 @@ class Field:
 class VertexDecl:
     """A vertex kind of one element: instantiated once per tile of `over`."""
 
-    family: str  # Forward, Compact, Backward, WeightGrad, Reduce, Loss, AdamUpdate, SgdUpdate, SgdPlainUpdate, Tick
+    family: str  # Forward, Compact, Backward, WeightGrad, ReduceSum, Reduce, Loss, AdamUpdate, SgdUpdate, SgdPlainUpdate, Tick
     over: Literal["neurons", "source_neurons", "lists", "single"]  # a projection's "neurons" are its target's
     fields: tuple[Field, ...]
     generic: bool = False  # a model-independent vertex of snncc_generic.cpp
@@ -174,8 +180,9 @@ def population_tensors(p: PopulationFacts, timesteps: int, batch: int) -> tuple[
     if p.kind != "neuron":
         return tuple(out)
     out.append(TensorDecl("mem", "float", "neuron", (timesteps + 1) * batch, "history"))
-    if p.spikes:  # the membranes of the current timestep, what Compact reads
-        out.append(TensorDecl("memNow", "float", "neuron", batch, "spike_lists"))
+    if p.spikes:  # what Compact reads of timestep t, per neuron and sample: 2 spikes (U - threshold > 0),
+        # 1 a gradient id candidate (a sparse backward: else U >= gradient level), 0 neither
+        out.append(TensorDecl("code", "unsigned", "neuron", batch, "spike_lists"))
     if p.model == "cuba_lif":
         out.append(TensorDecl("syn", "float", "neuron", (timesteps + 1) * batch, "history"))
         out.append(TensorDecl("carrySyn", "float", "neuron", batch, "gradients"))
@@ -195,8 +202,9 @@ def projection_tensors(pr: ProjectionFacts, batch: int, state_copies: tuple[str,
         out.append(TensorDecl(what, "float", "neuron", pr.n_in, cat))
         if pr.bias:
             out.append(TensorDecl(BIAS_NAMES[what], "float", "neuron", 1, cat))
-    if pr.input_gradient:
+    if pr.input_gradient:  # per target tile [B][G], and their sum over the target tiles, chunked
         out.append(TensorDecl("partials", "float", "partials", batch * pr.grad_slots, "reduction"))
+        out.append(TensorDecl("sums", "float", "chunks", batch * pr.grad_slots, "reduction"))
     return tuple(out)
 
 
@@ -231,10 +239,10 @@ def _params(p: PopulationFacts, names, sl="tile") -> list[Field]:
 def forward_vertex(p: PopulationFacts, incoming: tuple[ProjectionFacts, ...]) -> VertexDecl:
     fields = [_t(), _vec("mem", "InOut", "T", "self", "mem", doc="[(T + 1) B][n]")]
     if p.spikes:
-        fields.append(_vec("memNow", "Output", "T", "self", "memNow", doc="[B][n]: row t + 1 of mem"))
+        fields.append(_vec("code", "Output", "unsigned", "self", "code", doc="[B][n]: the spike codes of row t + 1"))
     if p.model == "cuba_lif":
         fields.append(_vec("syn", "InOut", "T", "self", "syn", doc="[(T + 1) B][n]"))
-    fields += _params(p, ("beta", "alpha", "threshold"))
+    fields += _params(p, ("beta", "alpha", "threshold", "gradient_level"))
     for k, pr in enumerate(incoming):
         fields += [_vec(f"ids{k}", "Input", "unsigned", "in_source", "ringIds", "whole", k,
                         f"source {k}: [B][slots{k}][C{k}]"),
@@ -249,15 +257,16 @@ def forward_vertex(p: PopulationFacts, incoming: tuple[ProjectionFacts, ...]) ->
 
 @_by_shape
 def compact_vertex(p: PopulationFacts) -> VertexDecl:
+    """A list tile's lists of timestep t from the spike codes of its samples (only those)."""
     return VertexDecl("Compact", "lists", (
-        _t(), _vec("mem", "Input", "T", "self", "memNow", "whole", doc="timestep t, neuron block layout [B][n] per tile"),
-        _vec("ids", "Output", "unsigned", "self", "ids", doc="[nb][T][C]"),
-        _vec("counts", "Output", "unsigned", "self", "counts", doc="[nb][T][2]"),
-        _vec("overflow", "Output", "unsigned", "self", "overflow", doc="[nb][T]"),
-        _vec("ringIds", "Output", "unsigned", "self", "ringIds", doc="[nb][slots][C]"),
-        _vec("ringCounts", "Output", "unsigned", "self", "ringCounts", doc="[nb][slots][2]"),
-        *_params(p, ("threshold", "gradient_level"), "whole"),
-        _val("b0", "b0"), _val("nb", "nb"), _val("C", "C"), _val("tiles", "tiles"), _val("q", "q"), _val("r", "r"),
+        _t(), _vec("code", "Input", "unsigned", "self", "code", "samples",
+                   doc="timestep t: per neuron tile j, [nb][n_j] at offset nb lo_j"),
+        _vec("ids", "InOut", "unsigned", "self", "ids", doc="[nb][T][C]: writes timestep t"),
+        _vec("counts", "InOut", "unsigned", "self", "counts", doc="[nb][T][2]"),
+        _vec("overflow", "InOut", "unsigned", "self", "overflow", doc="[nb][T]"),
+        _vec("ringIds", "InOut", "unsigned", "self", "ringIds", doc="[nb][slots][C]: writes slot t mod slots"),
+        _vec("ringCounts", "InOut", "unsigned", "self", "ringCounts", doc="[nb][slots][2]"),
+        _val("nb", "nb"), _val("C", "C"), _val("tiles", "tiles"), _val("q", "q"), _val("r", "r"),
         _val("slots", "slots")))
 
 
@@ -314,14 +323,27 @@ def weightgrad_vertex(pr: ProjectionFacts) -> VertexDecl:
 
 
 @_by_shape
+def reduce_sum_vertex() -> VertexDecl:
+    """The first level of the input-gradient reduction: a target tile sums its chunk of the E
+    entries of every target tile's partials (exchange E e per tile, not P E e)."""
+    return VertexDecl("ReduceSum", "neurons", (
+        _vec("partials", "Input", "T", "self", "partials", "chunk", doc="[P][e1 - e0]: the tile's chunk of every tile"),
+        _vec("sums", "Output", "T", "self", "sums", doc="[e1 - e0]"), _val("P", "P"), _val("ne", "ne")))
+
+
+@_by_shape
 def reduce_vertex(source_sparse_backward: bool) -> VertexDecl:
-    fields = [_t(), _vec("partials", "Input", "T", "self", "partials", "whole", doc="[target tiles][B][G]")]
+    """The second level: a source tile adds the summed input gradients of its neurons into its dS ring
+    (a sparse backward: of the listed ids, so every sample's entries; otherwise its columns)."""
     if source_sparse_backward:
-        fields += [_vec("ids", "Input", "unsigned", "source", "ringIds", "whole", doc="source: [B][slots][C]"),
-                   _vec("counts", "Input", "unsigned", "source", "ringCounts", "whole", doc="[B][slots][2]"),
-                   _val("C", "C")]
+        fields = [_t(), _vec("sums", "Input", "T", "self", "sums", "whole", doc="[B][G]: per listed id"),
+                  _vec("ids", "Input", "unsigned", "source", "ringIds", "whole", doc="source: [B][slots][C]"),
+                  _vec("counts", "Input", "unsigned", "source", "ringCounts", "whole", doc="[B][slots][2]"),
+                  _val("C", "C")]
+    else:
+        fields = [_t(), _vec("sums", "Input", "T", "self", "sums", "columns", doc="[B][n]: the tile's neurons")]
     fields += [_vec("dS", "InOut", "T", "source", "dS", doc="[ring B][n]"), _val("n", "n"), _val("lo", "lo"),
-               _val("P", "P"), _val("G", "G"), _val("delay", "delay"), _val("slots", "slots")]
+               _val("G", "G"), _val("delay", "delay"), _val("slots", "slots")]
     return VertexDecl("Reduce", "source_neurons", tuple(fields))
 
 

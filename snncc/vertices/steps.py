@@ -8,8 +8,11 @@ predicted supersteps are the program's (docs/plan.md).
   ring), per stage `forward.stageK` (Forward) and, with spiking populations,
   `compact.stageK` (Compact on their list tiles); then `tick.forward`. Then `loss`.
   backward, Repeat(T): `lists.backward` (ListSlot, lagged), stages reversed:
-  `backward.stageK`, `weightgrad.stageK` (the projections into the stage) and one
-  `reduce.<projection>` per projection from a neuron population; then `tick.backward`.
+  `backward.stageK`, `weightgrad.stageK` (the projections into the stage), with input
+  gradients `partialsum.stageK` (ReduceSum: each target tile sums its chunk of every target
+  tile's partials) and one `reduce.<projection>` per projection from a neuron population
+  (Reduce: the sums into the source's dS ring; one per projection, since two projections
+  from one source add into the same ring); then `tick.backward`.
   Then `update` (the optimizer vertices).
 """
 
@@ -26,7 +29,7 @@ class ComputeSetSpec:
     """One BSP superstep: a vertex kind instantiated on every tile of some populations."""
 
     name: str
-    vertex: str  # vertex kind: ListSlot, Forward, Compact, Loss, Backward, WeightGrad, Reduce, Optimizer, Tick
+    vertex: str  # vertex kind: ListSlot, Forward, Compact, Loss, Backward, WeightGrad, ReduceSum, Reduce, Optimizer, Tick
     members: tuple[str, ...]  # populations or projections it covers
 
 
@@ -60,7 +63,10 @@ def backward_steps(stages: Sequence[Sequence[str]], populations: Sequence[Popula
         prs = into.get(k, ())
         if prs:
             out.append(ComputeSetSpec(f"weightgrad.stage{k}", "WeightGrad", tuple(pr.id for pr in prs)))
-        out += [ComputeSetSpec(f"reduce.{pr.id}", "Reduce", (pr.id,)) for pr in prs if pr.input_gradient]
+        reduced = tuple(pr.id for pr in prs if pr.input_gradient)
+        if reduced:
+            out.append(ComputeSetSpec(f"partialsum.stage{k}", "ReduceSum", reduced))
+        out += [ComputeSetSpec(f"reduce.{pid}", "Reduce", (pid,)) for pid in reduced]
     out.append(ComputeSetSpec("tick.backward", "Tick", ()))
     return tuple(out)
 

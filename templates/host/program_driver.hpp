@@ -51,10 +51,10 @@ namespace snncc_support {
 
 // ---- the program as data: compute sets, binding patterns and one row per
 // population, projection and the globals.
-enum Map : unsigned { NEURON, LIST, PARTIALS, SINGLE };     // tensor layouts
+enum Map : unsigned { NEURON, LIST, PARTIALS, CHUNKS, SINGLE }; // tensor layouts
 enum Over : unsigned { NEURONS, SOURCE_NEURONS, LISTS, ONE }; // tiles a vertex kind runs on
 enum Role : unsigned { SELF, SOURCE, TARGET, IN, IN_SOURCE, GLOBAL, VALUE };
-enum Slice : unsigned { WHOLE, TILE, ELEM0, NONE };
+enum Slice : unsigned { WHOLE, TILE, ELEM0, SAMPLES, CHUNK, COLUMNS, NONE };
 
 struct TensorDef {
   const char *what;
@@ -67,7 +67,7 @@ struct Bind {
   const char *field;
   Role role;
   unsigned index; // incoming projection of IN / IN_SOURCE
-  const char *what; // tensor (suffix), or for VALUE: n, lo, b0, nb, +1, -1 or an element constant
+  const char *what; // tensor (suffix), or for VALUE: n, lo, b0, nb, ne, +1, -1 or an element constant
   Slice slice;
 };
 struct Pattern {
@@ -162,7 +162,8 @@ inline int run(const Model &m, int argc, char **argv) {
       for (const TensorDef &d : e.tensors) {
         const std::size_t n = d.map == NEURON ? d.rows * e.tiles.hi(e.tiles.numTiles - 1)
                               : d.map == LIST ? d.rows * B
-                              : d.map == PARTIALS ? d.rows * e.tiles.numTiles : d.rows;
+                              : d.map == PARTIALS ? d.rows * e.tiles.numTiles
+                              : d.map == CHUNKS ? chunkSize(d.rows, e.tiles) * e.tiles.numTiles : d.rows;
         const std::string name = tensorName(e, d.what);
         Tensor t = tensors[name] = graph.addVariable(d.isFloat ? FLOAT : UNSIGNED_INT, {n}, name);
         if (d.map == NEURON)
@@ -171,6 +172,8 @@ inline int run(const Model &m, int argc, char **argv) {
           mapList(graph, t, e.tiles, unsigned(d.rows), B);
         else if (d.map == PARTIALS)
           mapPartials(graph, t, e.tiles, unsigned(d.rows));
+        else if (d.map == CHUNKS)
+          mapChunks(graph, t, e.tiles, d.rows);
         else
           graph.setTileMapping(t, e.tiles.firstTile);
       }
@@ -216,6 +219,10 @@ inline int run(const Model &m, int argc, char **argv) {
                 graph.setInitialValue(v[b.field], lo);
               else if (w == "n" || w == "nb")
                 graph.setInitialValue(v[b.field], hi - lo);
+              else if (w == "ne") {
+                const auto &chunks = *std::find_if(e.tensors.begin(), e.tensors.end(), [](const TensorDef &d) { return d.map == CHUNKS; });
+                graph.setInitialValue(v[b.field], unsigned(chunkEnd(chunks.rows, L, j) - chunkBegin(chunks.rows, L, j)));
+              }
               else
                 graph.setInitialValue(v[b.field], constant(e, b.what));
               continue;
@@ -231,10 +238,20 @@ inline int run(const Model &m, int argc, char **argv) {
               graph.connect(v[b.field], t[0]);
             } else if (b.slice == WHOLE) {
               graph.connect(v[b.field], t);
+            } else if (b.slice == SAMPLES) {
+              graph.connect(v[b.field], samplesOf(t, owner.tiles, B, lo, hi - lo));
+            } else if (b.slice == CHUNK) {
+              graph.connect(v[b.field], chunkOf(t, owner.tiles, rowsOf(owner, b.what).first, j));
+            } else if (b.slice == COLUMNS) {
+              graph.connect(v[b.field], columnsOf(t, B, rowsOf(owner, b.what).first / B, lo, hi));
             } else {
               const auto rm = rowsOf(owner, b.what);
-              const std::size_t a = rm.second == PARTIALS ? j : lo, z = rm.second == PARTIALS ? j + 1 : hi;
-              graph.connect(v[b.field], t.slice(rm.first * a, rm.first * z));
+              if (rm.second == CHUNKS)
+                graph.connect(v[b.field], t.slice(chunkBegin(rm.first, owner.tiles, j), chunkEnd(rm.first, owner.tiles, j)));
+              else {
+                const std::size_t a = rm.second == PARTIALS ? j : lo, z = rm.second == PARTIALS ? j + 1 : hi;
+                graph.connect(v[b.field], t.slice(rm.first * a, rm.first * z));
+              }
             }
           }
           graph.setTileMapping(v, pat.over == LISTS ? L.listTile(j) : pat.over == ONE ? L.firstTile : L.tile(j));
@@ -538,7 +555,7 @@ inline int run(const Model &m, int argc, char **argv) {
           continue;
         for (const TensorDef &d : e.tensors) {
           const std::string what = d.what, name = tensorName(e, what);
-          if (what == "dw" || what == "db" || what == "partials")
+          if (what == "dw" || what == "db" || what == "partials" || what == "sums")
             continue;
           std::vector<float> v(V(name).numElements());
           engine.readTensor(name, v.data(), v.data() + v.size());

@@ -170,6 +170,50 @@ inline void mapPartials(poplar::Graph &g, const poplar::Tensor &t, const Layout 
     g.setTileMapping(t.slice(std::size_t(rows) * j, std::size_t(rows) * (j + 1)), l.tile(j));
 }
 
+// A chunks tensor: `entries` values in chunks of c = ceil(entries / tiles), tile j
+// holding [j c, (j + 1) c) (padded: the tensor has tiles x c values, so every tile holds
+// the same bytes); chunk j's entries are [chunkBegin(j), chunkEnd(j)).
+inline std::size_t chunkSize(std::size_t entries, const Layout &l) { return (entries + l.numTiles - 1) / l.numTiles; }
+inline std::size_t chunkBegin(std::size_t entries, const Layout &l, unsigned j) {
+  return std::min(entries, j * chunkSize(entries, l));
+}
+inline std::size_t chunkEnd(std::size_t entries, const Layout &l, unsigned j) { return chunkBegin(entries, l, j + 1); }
+
+inline void mapChunks(poplar::Graph &g, const poplar::Tensor &t, const Layout &l, std::size_t entries) {
+  const std::size_t c = chunkSize(entries, l);
+  for (unsigned j = 0; j < l.numTiles; ++j)
+    g.setTileMapping(t.slice(j * c, (j + 1) * c), l.tile(j));
+}
+
+// What a vertex reads of tensors spread over several tiles, and nothing else (an edge to
+// data on another tile is a receive buffer on the vertex's tile).
+// The samples [b0, b0 + nb) of every tile's [B][n_j] block of a neuron-layout tensor.
+inline poplar::Tensor samplesOf(const poplar::Tensor &t, const Layout &l, unsigned batch, unsigned b0, unsigned nb) {
+  std::vector<poplar::Tensor> parts;
+  for (unsigned j = 0; j < l.numTiles; ++j) {
+    const std::size_t base = std::size_t(batch) * l.lo(j), n = l.hi(j) - l.lo(j);
+    parts.push_back(t.slice(base + b0 * n, base + (b0 + nb) * n));
+  }
+  return poplar::concat(parts);
+}
+
+// Chunk j of the `entries` values of every tile's block of a partials tensor.
+inline poplar::Tensor chunkOf(const poplar::Tensor &t, const Layout &l, std::size_t entries, unsigned j) {
+  std::vector<poplar::Tensor> parts;
+  const std::size_t e0 = chunkBegin(entries, l, j), e1 = chunkEnd(entries, l, j);
+  for (unsigned p = 0; p < l.numTiles; ++p)
+    parts.push_back(t.slice(p * entries + e0, p * entries + e1));
+  return poplar::concat(parts);
+}
+
+// The columns [lo, hi) of each of the `rows` rows of width g of a [rows][g] tensor.
+inline poplar::Tensor columnsOf(const poplar::Tensor &t, unsigned rows, std::size_t g, unsigned lo, unsigned hi) {
+  std::vector<poplar::Tensor> parts;
+  for (unsigned b = 0; b < rows; ++b)
+    parts.push_back(t.slice(b * g + lo, b * g + hi));
+  return poplar::concat(parts);
+}
+
 // [rows][size] host order <-> neuron block layout ([tile][rows][n_j]).
 template <typename T>
 std::vector<T> toTiles(const std::vector<T> &host, const Layout &l, unsigned rows, unsigned size) {

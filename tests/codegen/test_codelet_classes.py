@@ -26,7 +26,8 @@ EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
 #: family -> (template, macro); Backward also takes the program's Scores
 MACROS = {"Forward": ("forward", "forward"), "Compact": ("compact", "compact"),
           "ListSlot": ("list_slot", "list_slot"), "Backward": ("backward", "backward"),
-          "WeightGrad": ("weight_grad", "weight_grad"), "Reduce": ("reduce", "reduce")}
+          "WeightGrad": ("weight_grad", "weight_grad"), "ReduceSum": ("reduce", "reduce_sum"),
+          "Reduce": ("reduce", "reduce")}
 
 
 def _program(path: Path, layout: str):
@@ -115,11 +116,11 @@ def _records():
     flags = (False, True)
     inputs = [()] + [(classes.ForwardInput(b, d),) for b in flags for d in flags]
     inputs += [a + b for a in inputs[1:] for b in inputs[1:]]
-    out = [classes.ForwardClass(m, r, s, i) for m, s, r in models for i in inputs]
+    out = [classes.ForwardClass(m, r, s, g and s, i) for m, s, r in models for g in flags for i in inputs]
     out += [classes.BackwardClass(m, r, s, g and s, ro) for m, s, r in models for g in flags for ro in flags]
     out += [classes.CompactClass(g) for g in flags] + [classes.ListSlotClass(lag) for lag in flags]
     out += [classes.WeightGradClass(b, x, x and g, d) for b in flags for x in flags for g in flags for d in flags]
-    out += [classes.ReduceClass(g, d) for g in flags for d in flags]
+    out += [classes.ReduceClass(g, d) for g in flags for d in flags] + [classes.ReduceSumClass()]
     return list(dict.fromkeys(out))
 
 

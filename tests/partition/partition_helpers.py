@@ -59,7 +59,7 @@ def brute_force_tile_bytes(ir, plan) -> np.ndarray:
             for j in range(pl.num_tiles):
                 start, stop = pl.neuron_range(j)
                 tile = pl.first_tile + j
-                table[tile] += pm.slice_bytes(np.array([stop - start]))[0]
+                table[tile] += pm.slice_bytes(np.array([stop - start]), pl.num_tiles)[0]
                 if j == 0:
                     table[tile] += pm.readout_tile_bytes()  # loss tensors and vertices (readout only)
                 types.setdefault(tile, set()).update(pm.slice_vertex_types())

@@ -39,12 +39,13 @@ def test_dense_slice_bytes_by_hand():
         "optimizer": 2 * 44 * 4,  # Adam's two moments
         "state": 2 * 4 * 4,  # per-neuron beta and threshold
         "history": 6 * 2 * 4 * 4,  # membranes of T + 1 rows (row 0: the initial state) x batch
-        "spike_lists": 2 * 4 * 4,  # memNow: the current timestep's membranes (what Compact reads)
+        "spike_lists": 2 * 4 * 4,  # code: the current timestep's spike codes (what Compact reads)
         "reduction": 0,  # the input gets no gradient; hid's partials live on out's tiles
         # field states (4 B each, the optimizer's SPAN w 8 B): Forward 8 + beta, threshold, C0, delay0,
         # slots0; Backward 7 + beta, threshold, slots; WeightGrad 7 + C, nin, delay, slots;
-        # Adam for weights and for biases 2 x (8 + 4 x 4), Reduce of p2 5 + P, G, delay, slots
-        "vertices": 13 * 4 + 10 * 4 + 11 * 4 + 2 * 24 + 9 * 4,
+        # Adam for weights and for biases 2 x (8 + 4 x 4), Reduce of p2 (dense) t, sums, dS, n, lo, G,
+        # delay, slots
+        "vertices": 13 * 4 + 10 * 4 + 11 * 4 + 2 * 24 + 8 * 4,
         "code": 2 * 64,  # exchange code of 2 transfers (an estimate, not measured by the runtime)
     }
 
@@ -55,9 +56,9 @@ def test_list_tile_bytes_by_hand():
     got = by_category(pm.list_tile_bytes(np.array([2]))[0])
     assert got["history"] == 5 * 2 * (2 * 4 + 8 + 4)  # 2 samples' lists, counts, overflow for 5 timesteps
     assert got["spike_lists"] == 2 * 1 * (2 * 4 + 8)  # the ring of 1 slot: 2 samples' lists and counts
-    # the Compact vertex's fields (threshold edge, C, tiles, q, r, the ring and slots included) and the
-    # backward ListSlot's (t, 4 edges, nb, C, slots, lag)
-    assert got["vertices"] == 15 * 4 + 9 * 4
+    # the Compact vertex's fields (t, 6 edges, nb, C, tiles, q, r, slots) and the backward ListSlot's
+    # (t, 4 edges, nb, C, slots, lag)
+    assert got["vertices"] == 13 * 4 + 9 * 4
     inp = population_memory(ir, ir.population("inp"))
     got = by_category(inp.list_tile_bytes(np.array([1]))[0])
     assert got["history"] == 5 * (3 * 4 + 8 + 4)  # streamed in, no compaction
@@ -70,7 +71,9 @@ def test_output_reduction_and_sgd_by_hand():
     pm = population_memory(ir, ir.population("out"))
     got = by_category(pm.slice_bytes(np.array([1]))[0])
     assert got["optimizer"] == 0  # plain SGD keeps no state
-    assert got["reduction"] == 2 * 8 * 4  # partials [batch][hid's 8 neurons] (hid has a dense backward)
+    # partials [batch][hid's 8 neurons] (hid has a dense backward), and a chunk of their sums over out's
+    # tiles: 16 entries over the 2 tiles of a 1-neuron slice of out's 2 neurons
+    assert got["reduction"] == 2 * 8 * 4 + 8 * 4
     assert got["weights"] == (8 + 1) * 4
 
 
