@@ -112,7 +112,10 @@ def test_report_memory_and_exchange(run_program, codelets, tmp_path):
         tensors, vs = expected[t["tile"]]
         assert t["tensorBytes"] == tensors
         assert t["vertexStateBytes"] == vs
-        assert t["totalBytes"] == sum(tensors.values()) + vs
+        # Receive buffers: tiles 1..3's SparseRowSum reads the input list and count of tile 0.
+        receive = (CAP + 1) * 4 if t["tile"] else 0
+        assert (t["receiveBytes"], t["receiveComputeSet"]) == (receive, "synapses" if receive else "")
+        assert t["totalBytes"] == sum(tensors.values()) + vs + receive
     assert rep["maxTileBytes"] == max(t["totalBytes"] for t in rep["tiles"])
     # Exchange: tiles 1..3 read the input list and its count from tile 0.
     cs = {c["name"]: c for c in rep["computeSets"]}

@@ -20,11 +20,12 @@ Engine::Engine(const Graph &graph, ArrayRef<program::Program> progs,
   const EngineOptions opts = engineOptions(options);
   e.numThreads = opts.numThreads;
   e.parallelEdgeBytes = opts.parallelEdgeBytes;
+  e.poisonOutputs = opts.poisonOutputs;
   e.target = g.target;
   checkMappings(g);
   // Memory per tile, checked before anything is allocated.
   e.memory = memoryModel(g);
-  checkTileMemory(e.memory, opts.allowOutOfMemory);
+  checkTileMemory(g, e.memory, opts.allowOutOfMemory);
 
   for (const Variable &v : g.vars) {
     const TypeInfo *ti = info(v.type);

@@ -92,19 +92,22 @@ void buildComputeSets(EngineState &e, const GraphState &g) {
           else
             reads.push_back(a);
           plan.edgeBytes += (r.end - r.begin) * sz;
-          for (std::size_t i = r.begin; i < r.end; ++i)
-            if (g.vars[r.var].tile[i] != v.tile)
-              plan.exchangeBytes += sz;
         }
         std::vector<Chunk> cs = e.chunks(t);
         if (cs.empty())
           return EdgeView{nullptr, 0};
-        if (cs.size() == 1)
-          return EdgeView{cs[0].p, t.numElements()};
-        Staged s{std::move(cs), e.alloc(t.numElements() * sz), fi.access != Access::Write,
-                 fi.access != Access::Read};
-        tw.staged.push_back(std::move(s));
-        return EdgeView{tw.staged.back().buf, t.numElements()};
+        EdgeView ev{cs[0].p, t.numElements()};
+        if (cs.size() > 1) {
+          Staged s{std::move(cs), e.alloc(t.numElements() * sz), fi.access != Access::Write,
+                   fi.access != Access::Read};
+          tw.staged.push_back(std::move(s));
+          ev.data = tw.staged.back().buf;
+        }
+        // A staged Output is not gathered: poisoning its buffer is what the
+        // scatter-back writes, so old values cannot come back through it.
+        if (e.poisonOutputs && fi.access == Access::Write)
+          tw.poison.push_back(Poison{static_cast<unsigned char *>(ev.data), ev.size, fi.type});
+        return ev;
       };
       for (unsigned f = 0; f < v.fields.size(); ++f) {
         const FieldInfo &fi = v.info->fields[f];

@@ -61,17 +61,27 @@ struct VertexInst {
   unsigned id;
 };
 
+/// Elements an Output field points at (a variable region or a staging
+/// buffer), overwritten before each execution when outputs are poisoned.
+struct Poison {
+  unsigned char *p;
+  std::size_t n; ///< elements
+  const TypeInfo *type;
+};
+/// Float: quiet NaN; half: NaN; other types: bytes 0xA5.
+void poison(const Poison &x);
+
 struct TileWork {
   unsigned tile;
   std::vector<VertexInst> vertices;
   std::vector<Staged> staged;
+  std::vector<Poison> poison; ///< empty unless snncc.poisonOutputs
 };
 
 struct CSPlan {
   std::string name;
   std::vector<TileWork> tiles;
   std::size_t numVertices = 0;
-  std::uint64_t exchangeBytes = 0;
   /// Bytes of tensor elements connected to the vertices' edges: the measure
   /// of work that decides whether the compute set runs on the thread pool.
   std::uint64_t edgeBytes = 0;
@@ -131,6 +141,7 @@ struct EngineState {
   std::unique_ptr<ThreadPool> pool;
   unsigned numThreads = 1;
   std::uint64_t parallelEdgeBytes = kParallelEdgeBytes;
+  bool poisonOutputs = false;
   bool loaded = false;
   snncc::runtime::Report memory;
   std::uint64_t copyExchangeBytes = 0, streamIn = 0, streamOut = 0;
@@ -159,9 +170,10 @@ struct EngineAccess {
 
 /// The Engine options that change what the runtime does.
 struct EngineOptions {
-  bool allowOutOfMemory = false; ///< debug.allowOutOfMemory
+  bool allowOutOfMemory = false; ///< debug.allowOutOfMemory, else SNNCC_ALLOW_OUT_OF_MEMORY
   unsigned numThreads = 1;       ///< snncc.numThreads, else SNNCC_NUM_THREADS
   std::uint64_t parallelEdgeBytes = kParallelEdgeBytes; ///< SNNCC_PARALLEL_MIN_BYTES
+  bool poisonOutputs = false; ///< snncc.poisonOutputs, else SNNCC_POISON_OUTPUTS
 };
 /// Reads the options (and the environment); throws invalid_option for an
 /// unknown option or a bad value, as Poplar does.
@@ -182,14 +194,21 @@ void checkMappings(const GraphState &g);
 /// element another writes.
 void checkConflicts(const GraphState &g, unsigned cs, std::vector<AccessRec> writes,
                     const std::vector<AccessRec> &reads);
-/// Every tile of the memory model fits in the target's bytes per tile
-/// (unless allowOutOfMemory).
-void checkTileMemory(const snncc::runtime::Report &memory, bool allowOutOfMemory);
+/// Every tile of the memory model (of graph g) fits in the target's bytes
+/// per tile (unless allowOutOfMemory).
+void checkTileMemory(const GraphState &g, const snncc::runtime::Report &memory,
+                     bool allowOutOfMemory);
 
 // memory_report.cpp
 
-/// Per-tile bytes as the engine would allocate them; vertex state included.
+/// Per-tile bytes as the engine would allocate them, vertex state and
+/// receive buffers included; the compute sets' static figures.
 snncc::runtime::Report memoryModel(const GraphState &g);
+/// Bytes of the elements of t mapped to tiles other than `tile` (unmapped
+/// ones left out): what a vertex on `tile` receives through an edge to t.
+std::uint64_t remoteBytes(const GraphState &g, const poplar::Tensor &t, unsigned tile);
+/// The same summed over field f of vertex v (0 for a vertex-state field).
+std::uint64_t remoteFieldBytes(const GraphState &g, const VertexNode &v, unsigned f);
 /// Modelled IPU vertex-state bytes of one vertex.
 std::uint64_t vertexStateBytes(const VertexNode &v);
 

@@ -25,7 +25,27 @@ unsigned threadsFrom(const poplar::OptionFlags &opts) {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
-bool checkOptions(const poplar::OptionFlags &opts) {
+/// "true"/"false" (engine options) or "1"/"0" (environment).
+bool flag(const std::string &s, const std::string &what, bool env) {
+  if (s == (env ? "1" : "true"))
+    return true;
+  if (s == (env ? "0" : "false"))
+    return false;
+  throw poplar::invalid_option(what + (env ? " must be 1 or 0, not '" : " must be true or false, not '") +
+                               s + "'");
+}
+
+/// An engine option's value, else the environment variable's, else false.
+bool flagFrom(const poplar::OptionFlags &opts, const std::string &option, const char *env) {
+  for (const auto &kv : opts)
+    if (kv.first == option)
+      return flag(kv.second, option, false);
+  if (const char *v = std::getenv(env))
+    return flag(v, env, true);
+  return false;
+}
+
+void checkOptions(const poplar::OptionFlags &opts) {
   // Poplar engine options that only affect profiling or IPU code generation
   // are accepted and ignored; anything else is an error, as in Poplar.
   static const std::set<std::string> ignored = {
@@ -38,27 +58,21 @@ bool checkOptions(const poplar::OptionFlags &opts) {
       "target.deterministicWorkers", "target.workerStackSizeInBytes",
       "target.supervisorStackSizeInBytes", "exchange.streamBufferOverlap",
       "streamCallbacks.maxLookahead"};
-  bool allowOOM = false;
   for (const auto &kv : opts) {
-    if (kv.first == "snncc.numThreads" || ignored.count(kv.first))
+    if (kv.first == "snncc.numThreads" || kv.first == "snncc.poisonOutputs" ||
+        kv.first == "debug.allowOutOfMemory" || ignored.count(kv.first))
       continue;
-    if (kv.first == "debug.allowOutOfMemory") {
-      if (kv.second != "true" && kv.second != "false")
-        throw poplar::invalid_option("debug.allowOutOfMemory must be true or false, not '" +
-                                     kv.second + "'");
-      allowOOM = kv.second == "true";
-      continue;
-    }
     throw poplar::invalid_option("Unrecognised engine option '" + kv.first + "'");
   }
-  return allowOOM;
 }
 
 } // namespace
 
 EngineOptions engineOptions(const poplar::OptionFlags &opts) {
   EngineOptions o;
-  o.allowOutOfMemory = checkOptions(opts);
+  checkOptions(opts);
+  o.allowOutOfMemory = flagFrom(opts, "debug.allowOutOfMemory", "SNNCC_ALLOW_OUT_OF_MEMORY");
+  o.poisonOutputs = flagFrom(opts, "snncc.poisonOutputs", "SNNCC_POISON_OUTPUTS");
   o.numThreads = threadsFrom(opts);
   if (const char *env = std::getenv("SNNCC_PARALLEL_MIN_BYTES"))
     o.parallelEdgeBytes = std::strtoull(env, nullptr, 10);

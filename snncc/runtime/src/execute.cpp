@@ -9,6 +9,20 @@
 namespace snncc {
 namespace host {
 
+void poison(const Poison &x) {
+  // Storage is aligned to the element size (64-byte buffers, element offsets).
+  switch (x.type->kind) {
+  case TypeInfo::Float:
+    std::fill_n(reinterpret_cast<std::uint32_t *>(x.p), x.n, 0x7fc00000u);
+    return;
+  case TypeInfo::Half:
+    std::fill_n(reinterpret_cast<std::uint16_t *>(x.p), x.n, std::uint16_t(0x7e00));
+    return;
+  default:
+    std::memset(x.p, 0xa5, x.n * x.type->size);
+  }
+}
+
 void EngineState::runComputeSet(CSPlan &cs) {
   ++cs.executions;
   std::mutex errMutex;
@@ -18,6 +32,8 @@ void EngineState::runComputeSet(CSPlan &cs) {
   auto work = [&](std::size_t i) {
     TileWork &tw = cs.tiles[i];
     try {
+      for (const Poison &p : tw.poison)
+        poison(p);
       for (const Staged &s : tw.staged)
         if (s.gather)
           gather(s.chunks, s.buf);

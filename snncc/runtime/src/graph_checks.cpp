@@ -1,7 +1,8 @@
 // Copyright (c) 2024 snncc authors. SPDX-License-Identifier: Apache-2.0
 // The checks an Engine makes of a graph, refusing what Poplar's graph
 // compiler refuses: unmapped tensors and vertices, unconnected fields,
-// conflicting accesses in a compute set, tiles out of memory.
+// conflicting accesses in a compute set, tiles out of memory (receive
+// buffers included).
 #include <cstdlib>
 #include <fstream>
 
@@ -117,7 +118,8 @@ void checkConflicts(const GraphState &g, unsigned cs, std::vector<AccessRec> wri
   }
 }
 
-void checkTileMemory(const snncc::runtime::Report &memory, bool allowOutOfMemory) {
+void checkTileMemory(const GraphState &g, const snncc::runtime::Report &memory,
+                     bool allowOutOfMemory) {
   for (const auto &t : memory.tiles) {
     if (t.totalBytes <= memory.bytesPerTile || allowOutOfMemory)
       continue;
@@ -125,10 +127,46 @@ void checkTileMemory(const snncc::runtime::Report &memory, bool allowOutOfMemory
     for (const auto &kv : t.tensorBytes)
       top.emplace_back(kv.second, "'" + kv.first + "'");
     top.emplace_back(t.vertexStateBytes, "vertex state");
+    if (t.receiveBytes)
+      top.emplace_back(t.receiveBytes, "receive buffers");
     std::sort(top.rbegin(), top.rend());
     std::string list;
     for (std::size_t i = 0; i < top.size() && i < 4; ++i)
       list += (i ? ", " : "") + top[i].second + " " + std::to_string(top[i].first);
+    std::string receive;
+    if (t.receiveBytes) {
+      // The edge of the peak compute set that receives most on this tile
+      // (names need not be unique: the peak is the one whose sum matches).
+      unsigned cs = 0, bestVertex = 0, bestField = 0;
+      std::uint64_t best = 0;
+      for (; cs < g.computeSets.size(); ++cs) {
+        if (g.computeSets[cs].name != t.receiveComputeSet)
+          continue;
+        std::uint64_t sum = 0;
+        best = 0;
+        for (unsigned id : g.computeSets[cs].vertices) {
+          const VertexNode &v = g.vertices[id];
+          if (v.tile != t.tile)
+            continue;
+          for (unsigned f = 0; f < v.fields.size(); ++f) {
+            const std::uint64_t b = remoteFieldBytes(g, v, f);
+            sum += b;
+            if (b > best) {
+              best = b;
+              bestVertex = id;
+              bestField = f;
+            }
+          }
+        }
+        if (sum == t.receiveBytes)
+          break;
+      }
+      const VertexNode &v = g.vertices[bestVertex];
+      receive = "; receive buffers at their peak, compute set " + csName(g, cs) + ": " +
+                std::to_string(t.receiveBytes) + " bytes, largest edge " + v.info->name + "." +
+                v.info->fields[bestField].name + " of vertex " + std::to_string(bestVertex) +
+                " receiving " + std::to_string(best) + " bytes from other tiles";
+    }
     if (const char *path = std::getenv("SNNCC_RUNTIME_REPORT")) {
       std::ofstream out(path);
       out << memory.toJSON() << "\n";
@@ -136,7 +174,8 @@ void checkTileMemory(const snncc::runtime::Report &memory, bool allowOutOfMemory
     throw poplar::graph_memory_allocation_error(
         "Out of memory: tile " + std::to_string(t.tile) + " needs " +
         std::to_string(t.totalBytes) + " bytes but the target has " +
-        std::to_string(memory.bytesPerTile) + " bytes per tile (largest: " + list + ")");
+        std::to_string(memory.bytesPerTile) + " bytes per tile (largest: " + list + ")" +
+        receive);
   }
 }
 

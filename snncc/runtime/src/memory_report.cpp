@@ -1,6 +1,7 @@
 // Copyright (c) 2024 snncc authors. SPDX-License-Identifier: Apache-2.0
 // The memory model (bytes per tile as an Engine allocates them, vertex state
-// as the IPU would hold it), the runtime report and its JSON.
+// as the IPU would hold it, receive buffers for edges to other tiles), the
+// runtime report and its JSON.
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -29,6 +30,34 @@ std::string jsonString(const std::string &s) {
 }
 
 } // namespace
+
+std::uint64_t remoteBytes(const GraphState &g, const poplar::Tensor &t, unsigned tile) {
+  std::uint64_t b = 0;
+  for (const Region &r : TensorAccess::regions(t)) {
+    const Variable &var = g.vars[r.var];
+    const unsigned *m = var.tile.data();
+    std::size_t n = 0;
+    for (std::size_t i = r.begin; i < r.end; ++i) // branch-free: this is the hot loop
+      n += (m[i] != tile) & (m[i] != kUnmapped);
+    b += n * info(var.type)->size;
+  }
+  return b;
+}
+
+std::uint64_t remoteFieldBytes(const GraphState &g, const VertexNode &v, unsigned f) {
+  switch (v.info->fields[f].kind) {
+  case FieldKind::EdgeScalar:
+  case FieldKind::EdgeVector:
+  case FieldKind::Edge2D: {
+    std::uint64_t b = 0;
+    for (const poplar::Tensor &t : v.fields[f].tensors)
+      b += remoteBytes(g, t, v.tile);
+    return b;
+  }
+  default:
+    return 0;
+  }
+}
 
 std::uint64_t vertexStateBytes(const VertexNode &v) {
   std::uint64_t b = 0;
@@ -83,6 +112,48 @@ snncc::runtime::Report memoryModel(const GraphState &g) {
     tr.vertexStateBytes += b;
     tr.totalBytes += b;
   }
+  // Receive buffers: per compute set, each tile's bytes of edge elements on
+  // other tiles; a tile needs the peak over compute sets.
+  const unsigned numTiles = g.target.getNumTiles();
+  std::vector<std::uint64_t> cur(numTiles), peak(numTiles);
+  std::vector<unsigned> peakCs(numTiles, kUnmapped), seen(numTiles, kUnmapped), touched;
+  for (unsigned c = 0; c < g.computeSets.size(); ++c) {
+    snncc::runtime::ComputeSetReport cr;
+    cr.id = c;
+    cr.name = g.computeSets[c].name;
+    cr.numVertices = g.computeSets[c].vertices.size();
+    touched.clear();
+    for (unsigned id : g.computeSets[c].vertices) {
+      const VertexNode &v = g.vertices[id];
+      if (v.tile == kUnmapped)
+        continue;
+      if (seen[v.tile] != c) {
+        seen[v.tile] = c;
+        cur[v.tile] = 0;
+        touched.push_back(v.tile);
+      }
+      for (unsigned f = 0; f < v.fields.size(); ++f)
+        cur[v.tile] += remoteFieldBytes(g, v, f);
+    }
+    cr.numTiles = touched.size();
+    for (unsigned t : touched) {
+      cr.exchangeBytes += cur[t];
+      cr.maxTileReceiveBytes = std::max(cr.maxTileReceiveBytes, cur[t]);
+      if (cur[t] > peak[t]) {
+        peak[t] = cur[t];
+        peakCs[t] = c;
+      }
+    }
+    r.computeSets.push_back(std::move(cr));
+  }
+  for (unsigned t = 0; t < numTiles; ++t) {
+    if (!peak[t])
+      continue;
+    auto &tr = tileReport(t);
+    tr.receiveBytes = peak[t];
+    tr.receiveComputeSet = g.computeSets[peakCs[t]].name;
+    tr.totalBytes += peak[t];
+  }
   for (auto &kv : tiles) {
     r.maxTileBytes = std::max(r.maxTileBytes, kv.second.totalBytes);
     r.totalBytes += kv.second.totalBytes;
@@ -101,11 +172,8 @@ Report report(const poplar::Engine &engine) {
   const host::EngineState &e = host::EngineAccess::state(engine);
   Report r = e.memory;
   r.numThreads = e.numThreads;
-  for (unsigned c = 0; c < e.computeSets.size(); ++c) {
-    const auto &p = e.computeSets[c];
-    r.computeSets.push_back(ComputeSetReport{c, p.name, p.numVertices, p.tiles.size(),
-                                             p.exchangeBytes, p.executions});
-  }
+  for (unsigned c = 0; c < e.computeSets.size(); ++c)
+    r.computeSets[c].executions = e.computeSets[c].executions;
   r.copyExchangeBytes = e.copyExchangeBytes;
   r.streamBytesToDevice = e.streamIn;
   r.streamBytesToHost = e.streamOut;
@@ -140,7 +208,9 @@ std::string Report::toJSON() const {
   for (std::size_t i = 0; i < tiles.size(); ++i) {
     const TileReport &t = tiles[i];
     o << (i ? ", " : "") << "{\"tile\": " << t.tile << ", \"totalBytes\": " << t.totalBytes
-      << ", \"vertexStateBytes\": " << t.vertexStateBytes << ", \"tensorBytes\": {";
+      << ", \"vertexStateBytes\": " << t.vertexStateBytes
+      << ", \"receiveBytes\": " << t.receiveBytes
+      << ", \"receiveComputeSet\": " << jsonString(t.receiveComputeSet) << ", \"tensorBytes\": {";
     std::size_t k = 0;
     for (const auto &kv : t.tensorBytes)
       o << (k++ ? ", " : "") << jsonString(kv.first) << ": " << kv.second;
@@ -151,8 +221,9 @@ std::string Report::toJSON() const {
     const ComputeSetReport &c = computeSets[i];
     o << (i ? ", " : "") << "{\"id\": " << c.id << ", \"name\": " << jsonString(c.name)
       << ", \"numVertices\": " << c.numVertices << ", \"numTiles\": " << c.numTiles
-      << ", \"exchangeBytes\": " << c.exchangeBytes << ", \"executions\": " << c.executions
-      << "}";
+      << ", \"exchangeBytes\": " << c.exchangeBytes
+      << ", \"maxTileReceiveBytes\": " << c.maxTileReceiveBytes
+      << ", \"executions\": " << c.executions << "}";
   }
   o << "]}";
   return o.str();

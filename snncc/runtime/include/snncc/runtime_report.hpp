@@ -1,7 +1,7 @@
 // Copyright (c) 2024 snncc authors. SPDX-License-Identifier: Apache-2.0
 /// \file runtime_report.hpp
-/// What the host runtime measured: memory per tile (per tensor debug name and
-/// vertex state) and exchange per compute set. Outside namespace poplar:
+/// What the host runtime measured: memory per tile (per tensor debug name,
+/// vertex state and receive buffers) and exchange per compute set. Outside namespace poplar:
 /// generated programs need not call it, since setting the environment
 /// variable SNNCC_RUNTIME_REPORT=path makes every Engine write this report as
 /// JSON when it is destroyed (and when it fails with out-of-memory).
@@ -27,15 +27,22 @@ struct ComputeSetReport {
   std::size_t numTiles; ///< tiles with at least one vertex
   /// Bytes of tensor elements connected to a vertex on a tile other than the
   /// element's tile (inputs and outputs), per execution.
-  std::uint64_t exchangeBytes;
-  std::uint64_t executions; ///< times run so far
+  std::uint64_t exchangeBytes = 0;
+  std::uint64_t executions = 0; ///< times run so far
+  /// The largest receive bytes of one tile in this compute set (the
+  /// exchangeBytes of the vertices of that tile).
+  std::uint64_t maxTileReceiveBytes = 0;
 };
 
 /// Memory of one tile.
 struct TileReport {
-  unsigned tile;
-  std::uint64_t totalBytes;       ///< tensors + vertex state
-  std::uint64_t vertexStateBytes; ///< modelled, see docs/runtime.md
+  unsigned tile = 0;
+  std::uint64_t totalBytes = 0;       ///< tensors + vertex state + receiveBytes
+  std::uint64_t vertexStateBytes = 0; ///< modelled, see docs/runtime.md
+  /// Receive buffers: the peak over compute sets of the bytes of elements on
+  /// other tiles connected to this tile's vertices (per edge, no sharing).
+  std::uint64_t receiveBytes = 0;
+  std::string receiveComputeSet; ///< the compute set at the peak, "" if none
   /// Bytes of tensor elements mapped here, per variable debug name (summed
   /// over variables sharing a name).
   std::map<std::string, std::uint64_t> tensorBytes;
@@ -60,8 +67,11 @@ struct Report {
 /// Measured memory and exchange of an engine.
 /// \param engine A constructed engine.
 Report report(const poplar::Engine &engine);
-/// Memory per tile of a graph as an Engine would allocate it (no compute set
-/// statistics); works also for graphs that do not fit.
+/// Memory per tile of a graph as an Engine would allocate it, receive
+/// buffers included, and the static compute set figures (executions 0): what
+/// report() gives for an engine of this graph before it runs, without
+/// numThreads, copies and streams. Works also for graphs that do not fit or
+/// are not complete (unmapped elements and vertices are left out).
 /// \param graph The graph.
 Report memoryReport(const poplar::Graph &graph);
 /// Write report(engine).toJSON() to path atomically.
