@@ -204,11 +204,20 @@ void checkTileMemory(const GraphState &g, const snncc::runtime::Report &memory,
 /// Per-tile bytes as the engine would allocate them, vertex state and
 /// receive buffers included; the compute sets' static figures.
 snncc::runtime::Report memoryModel(const GraphState &g);
+/// Each variable's tile mapping as runs of one tile (run starts, then the
+/// variable's size; the tile of each run).
+struct TileRuns {
+  std::vector<std::vector<std::size_t>> start;
+  std::vector<std::vector<unsigned>> tile;
+  explicit TileRuns(const GraphState &g);
+};
 /// Bytes of the elements of t mapped to tiles other than `tile` (unmapped
 /// ones left out): what a vertex on `tile` receives through an edge to t.
-std::uint64_t remoteBytes(const GraphState &g, const poplar::Tensor &t, unsigned tile);
+std::uint64_t remoteBytes(const GraphState &g, const TileRuns &runs, const poplar::Tensor &t,
+                          unsigned tile);
 /// The same summed over field f of vertex v (0 for a vertex-state field).
-std::uint64_t remoteFieldBytes(const GraphState &g, const VertexNode &v, unsigned f);
+std::uint64_t remoteFieldBytes(const GraphState &g, const TileRuns &runs, const VertexNode &v,
+                               unsigned f);
 /// Modelled IPU vertex-state bytes of one vertex.
 std::uint64_t vertexStateBytes(const VertexNode &v);
 

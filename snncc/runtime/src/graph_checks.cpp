@@ -137,6 +137,7 @@ void checkTileMemory(const GraphState &g, const snncc::runtime::Report &memory,
     if (t.receiveBytes) {
       // The edge of the peak compute set that receives most on this tile
       // (names need not be unique: the peak is the one whose sum matches).
+      const TileRuns runs(g);
       unsigned cs = 0, bestVertex = 0, bestField = 0;
       std::uint64_t best = 0;
       for (; cs < g.computeSets.size(); ++cs) {
@@ -149,7 +150,7 @@ void checkTileMemory(const GraphState &g, const snncc::runtime::Report &memory,
           if (v.tile != t.tile)
             continue;
           for (unsigned f = 0; f < v.fields.size(); ++f) {
-            const std::uint64_t b = remoteFieldBytes(g, v, f);
+            const std::uint64_t b = remoteFieldBytes(g, runs, v, f);
             sum += b;
             if (b > best) {
               best = b;

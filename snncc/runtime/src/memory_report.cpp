@@ -31,27 +31,45 @@ std::string jsonString(const std::string &s) {
 
 } // namespace
 
-std::uint64_t remoteBytes(const GraphState &g, const poplar::Tensor &t, unsigned tile) {
+TileRuns::TileRuns(const GraphState &g) : start(g.vars.size()), tile(g.vars.size()) {
+  for (std::size_t k = 0; k < g.vars.size(); ++k) {
+    const Variable &v = g.vars[k];
+    for (std::size_t i = 0; i < v.n; ++i)
+      if (!i || v.tile[i] != v.tile[i - 1]) {
+        start[k].push_back(i);
+        tile[k].push_back(v.tile[i]);
+      }
+    start[k].push_back(v.n);
+  }
+}
+
+std::uint64_t remoteBytes(const GraphState &g, const TileRuns &runs, const poplar::Tensor &t,
+                          unsigned tile) {
   std::uint64_t b = 0;
   for (const Region &r : TensorAccess::regions(t)) {
-    const Variable &var = g.vars[r.var];
-    const unsigned *m = var.tile.data();
+    // Walk the runs of one tile that the region overlaps: a wide edge spans
+    // few runs, so this is far cheaper than a test per element.
+    const std::vector<std::size_t> &s = runs.start[r.var];
+    const std::vector<unsigned> &rt = runs.tile[r.var];
+    std::size_t k = std::size_t(std::upper_bound(s.begin(), s.end(), r.begin) - s.begin()) - 1;
     std::size_t n = 0;
-    for (std::size_t i = r.begin; i < r.end; ++i) // branch-free: this is the hot loop
-      n += (m[i] != tile) & (m[i] != kUnmapped);
-    b += n * info(var.type)->size;
+    for (; s[k] < r.end; ++k)
+      if (rt[k] != tile && rt[k] != kUnmapped)
+        n += std::min(s[k + 1], r.end) - std::max(s[k], r.begin);
+    b += n * info(g.vars[r.var].type)->size;
   }
   return b;
 }
 
-std::uint64_t remoteFieldBytes(const GraphState &g, const VertexNode &v, unsigned f) {
+std::uint64_t remoteFieldBytes(const GraphState &g, const TileRuns &runs, const VertexNode &v,
+                               unsigned f) {
   switch (v.info->fields[f].kind) {
   case FieldKind::EdgeScalar:
   case FieldKind::EdgeVector:
   case FieldKind::Edge2D: {
     std::uint64_t b = 0;
     for (const poplar::Tensor &t : v.fields[f].tensors)
-      b += remoteBytes(g, t, v.tile);
+      b += remoteBytes(g, runs, t, v.tile);
     return b;
   }
   default:
@@ -114,6 +132,7 @@ snncc::runtime::Report memoryModel(const GraphState &g) {
   }
   // Receive buffers: per compute set, each tile's bytes of edge elements on
   // other tiles; a tile needs the peak over compute sets.
+  const TileRuns runs(g);
   const unsigned numTiles = g.target.getNumTiles();
   std::vector<std::uint64_t> cur(numTiles), peak(numTiles);
   std::vector<unsigned> peakCs(numTiles, kUnmapped), seen(numTiles, kUnmapped), touched;
@@ -133,7 +152,7 @@ snncc::runtime::Report memoryModel(const GraphState &g) {
         touched.push_back(v.tile);
       }
       for (unsigned f = 0; f < v.fields.size(); ++f)
-        cur[v.tile] += remoteFieldBytes(g, v, f);
+        cur[v.tile] += remoteFieldBytes(g, runs, v, f);
     }
     cr.numTiles = touched.size();
     for (unsigned t : touched) {
