@@ -74,10 +74,12 @@ def test_option_overrides_the_allow_out_of_memory_variable(run_program, codelets
 
 
 def poison_run(run_program, codelets, *option, env=None):
+    """{tensor: [hex bits per element]} after one execution, or the "caught ..." line."""
     r = run_program("debug_checks", "poison", codelets, *option, env=env)
     assert r.returncode == 0, r.stderr
-    return {line.split()[0]: line.split()[1:] for line in r.stdout.splitlines()} if not r.stdout.startswith(
-        "caught") else r.stdout.strip()
+    if r.stdout.startswith("caught"):
+        return r.stdout.strip()
+    return {line.split()[0]: line.split()[1:] for line in r.stdout.splitlines()}
 
 
 NOT_POISONED = {
