@@ -15,10 +15,13 @@ from ..ir import ModelGraph, Schedule
 from ..machine import collection_paused
 from . import constants
 from .check import check_plan
-from .cost import step_cost
+from .cost import receive_peaks, step_cost
+from .exchange import ReceivePeaks
 from .partitioner import Infeasible, assign_ipus, place_ipu, tile_bytes
-from .memory import CATEGORIES, AllocationCheck, PopulationMemory, batch_per_replica, check_allocation, population_memory
-from .plan import SLICE_RULE, Cost, IPUPlan, Placement, Plan, TileMemory
+from .memory import (
+    CAT, CATEGORIES, AllocationCheck, PopulationMemory, batch_per_replica, check_allocation, population_memory,
+)
+from .plan import SLICE_RULE, ComputeSetCost, Cost, IPUPlan, Placement, Plan, TileMemory
 
 
 class PlanError(Exception):
@@ -38,17 +41,13 @@ def make_plan(ir: ModelGraph, pipelined: bool = True) -> Plan:
 def _make_plan(ir: ModelGraph, pipelined: bool) -> Plan:
     target = ir.settings.target
     memories = {p.id: population_memory(ir, p) for p in ir.populations}
-    placements, ipus, table = _place(ir, memories)
-    cost = step_cost(ir, memories, placements)
+    placements, ipus, table, peaks, cost, per = _place_fitting(ir, memories)
     alternative = None
     if pipelined and _zero_delay_neuron_projections(ir):
-        pir = pipelined_ir(ir)
         try:
-            alt_placements, _, _ = _place(pir, memories)
+            alternative = _place_fitting(pipelined_ir(ir), memories)[4]
         except PlanError:
             alternative = None
-        else:
-            alternative = step_cost(pir, memories, alt_placements)
     return Plan(
         model=ir.name,
         num_ipus=target.num_ipus,
@@ -61,10 +60,92 @@ def _make_plan(ir: ModelGraph, pipelined: bool) -> Plan:
         timesteps=ir.settings.timesteps,
         placements=tuple(placements),
         ipus=tuple(ipus),
-        tile_memory=TileMemory(table, target.bytes_per_tile),
+        tile_memory=TileMemory(table, target.bytes_per_tile, peaks.compute_set, tuple(peaks.names)),
         cost=cost,
         pipelined=alternative,
+        compute_sets=tuple(
+            ComputeSetCost(name, c["phase"], int(c["executions"]), c["compute_cycles"], c["exchange_cycles"],
+                           c["link_cycles"], c["sync_cycles"], c["exchange_bytes"], c["max_tile_bytes"])
+            for name, c in per.items()),
     )
+
+
+#: re-placements make_plan tries to make room for receive buffers (each doubles or halves one
+#: population's tiles, so this covers every tile count of an IPU)
+MAX_REPLACEMENTS = 12
+
+
+def _place_fitting(ir: ModelGraph, memories: dict[str, PopulationMemory]):
+    """Place the model and count its receive buffers (they depend on the placement: the cost model's
+    supersteps give each tile's peak). Where they overflow a tile and the partitioner's own choice
+    can help, place again: the population whose vertices fill the tile on more tiles (fewer samples
+    per list tile for Compact, smaller slices leaving more room) or, for the loss, which reads the
+    readout's whole history, the readout on fewer. Otherwise refuse (PlanError, one line).
+    (placements, ipus, table, peaks, cost, per compute set)."""
+    budget = ir.settings.target.bytes_per_tile
+    limits: dict[str, tuple[int, int | None]] = {}
+    refusal = ""
+    last = None  # the last change: (population, its tiles before it)
+    tried: set = set()
+    for _ in range(4 * MAX_REPLACEMENTS):
+        try:
+            placements, ipus, table = _place(ir, memories, limits)
+        except PlanError:
+            if not refusal:
+                raise
+            pid, before = last
+            low, high = limits[pid]
+            if high is None and low - before > 1:  # more tiles do not fit beside the others: fewer more
+                limits[pid] = ((before + low) // 2, None)
+                continue
+            break  # the re-placement does not fit: the receive buffers are the problem to report
+        peaks, cost, per = receive_peaks(ir, memories, placements, len(table))
+        table[:, CAT["receive"]] = peaks.bytes
+        totals = table.sum(axis=1)
+        if totals.max() <= budget:
+            return placements, ipus, table, peaks, cost, per
+        tile = int(totals.argmax())
+        parts = _receive_parts(ir, memories, placements, peaks, tile)
+        refusal = _explain_receive(ir, placements, table, peaks, parts, tile)
+        change = _relief(ir, placements, parts, table[tile], budget, limits)
+        if change is None or change in tried:
+            break
+        tried.add(change)
+        last = (change[0], next(p.num_tiles for p in placements if p.population == change[0]))
+        limits[change[0]] = change[1]
+    raise PlanError(refusal)
+
+
+def _receive_parts(ir, memories, placements, peaks: ReceivePeaks, tile: int):
+    """What each vertex field adds to `tile`'s receive buffers where they peak, largest first."""
+    per: dict[str, dict] = {}
+    step_cost(ir, memories, placements, per, watch=tile)
+    return sorted(per[peaks.compute_set_of(tile)]["parts"], key=lambda q: -q.bytes)
+
+
+def _relief(ir: ModelGraph, placements, parts, row: np.ndarray, budget: int, limits):
+    """(population, (min tiles, max tiles)) of a placement that shrinks the tile's receive buffers or
+    makes room for them; None when the partitioner's choices cannot help."""
+    if not parts:
+        return None
+    top = parts[0]
+    pid = _population_of(ir, top)
+    p = next(q for q in placements if q.population == pid)
+    tiles = ir.settings.target.tiles_per_ipu
+    if p.kind != "neuron":
+        return None
+    receive = int(row[CAT["receive"]])
+    fixed = constants.TILE_RESERVE_BYTES + int(row[CAT["code"]])
+    more = min(2 * p.num_tiles, p.size, tiles)
+    low, high = limits.get(pid, (1, None))
+    if more > p.num_tiles and high is None:
+        if top.family == "Compact" and p.samples_per_list_tile > 1:
+            return pid, (more, None)  # more list tiles, fewer samples each
+        if receive + fixed < budget:  # the buffers alone fit: smaller slices make room
+            return pid, (more, None)
+    if top.family == "Loss" and low == 1 and p.num_tiles > 1:  # it reads the readout's lists and history
+        return pid, (1, p.num_tiles // 2)  # whole: on fewer tiles, more of them are local
+    return None
 
 
 def _zero_delay_neuron_projections(ir: ModelGraph) -> list[str]:
@@ -81,7 +162,7 @@ def pipelined_ir(ir: ModelGraph) -> ModelGraph:
     return Schedule().apply(ir.with_graph(graph, "pipelined"))
 
 
-def _place(ir: ModelGraph, memories: dict[str, PopulationMemory]):
+def _place(ir: ModelGraph, memories: dict[str, PopulationMemory], limits=None):
     target = ir.settings.target
     tiles, budget, workers = target.tiles_per_ipu, target.bytes_per_tile, target.workers_per_tile
     num_tiles = target.num_ipus * tiles
@@ -103,7 +184,7 @@ def _place(ir: ModelGraph, memories: dict[str, PopulationMemory]):
         for arrangement in ("staged", "disjoint"):
             try:
                 placed = place_ipu(ipu, pids, groups, memories, stage, tiles=tiles, budget=budget,
-                                   workers=workers, disjoint=arrangement == "disjoint")
+                                   workers=workers, disjoint=arrangement == "disjoint", limits=limits)
             except Infeasible as exc:
                 failure = failure or exc
                 continue
@@ -158,6 +239,7 @@ PER_TILE_ADVICE = {
     "reduction": "a lower max_activity (or max_spikes) of the populations it reads, or a smaller batch_size",
     "state": "a smaller batch_size",
     "vertices": "a larger bytes_per_tile",
+    "receive": "a lower max_activity (or max_spikes) of the populations it reads, or a smaller batch_size",
     "code": "fewer projections into and out of it (each adds exchange code)",
 }
 
@@ -190,6 +272,62 @@ def _with_capacity_one(memories: dict[str, PopulationMemory]) -> dict[str, Popul
         out[pid] = dataclasses.replace(pm, population=pop, incoming=incoming,
                                        facts=dataclasses.replace(pm.facts, capacity=capacity))
     return out
+
+
+def _fix_for(ir: ModelGraph, part, placements) -> str:
+    """What shrinks one field's receive buffer (the vertex reads it from other tiles)."""
+    place = {p.population: p for p in placements}
+    if part.family == "Compact":  # the spike codes of its samples, from every neuron tile
+        p = place[part.element]
+        return (f"fewer samples per list tile ({p.samples_per_list_tile} now: '{part.element}' on more tiles gets "
+                "more list tiles), a smaller batch_size or more tiles per IPU")
+    if part.field in ("ids", "counts") or part.field.startswith(("ids", "counts")):
+        source = part.owner
+        return (f"a lower max_activity (or max_spikes) of '{source}', smaller delays of its projections (fewer "
+                "ring slots) or a smaller batch_size")
+    if part.family in ("ReduceSum", "Reduce"):
+        source = _projection(ir, part.element).source if part.kind == "proj" else part.element
+        return (f"a smaller batch_size, or a gradient_threshold on '{source}' (its input gradients then hold one "
+                "entry per listed spike, not per neuron)")
+    if part.family == "Loss":
+        return "fewer timesteps or a smaller batch_size (the loss reads the readout's whole history)"
+    return "a smaller batch_size"
+
+
+def _projection(ir: ModelGraph, pid: str):
+    return next(p for p in ir.projections if p.id == pid)
+
+
+def _population_of(ir: ModelGraph, part) -> str:
+    if part.kind == "pop":
+        return part.element
+    if part.kind == "proj":
+        proj = _projection(ir, part.element)
+        return proj.source if part.family == "Reduce" else proj.target
+    return ir.settings.readout.population
+
+
+def _explain_receive(ir: ModelGraph, placements, table: np.ndarray, peaks: ReceivePeaks, parts, tile: int) -> str:
+    """One line: the tile whose receive buffers overflow it, the compute set, the fields that fill
+    them and what would make them fit."""
+    budget = ir.settings.target.bytes_per_tile
+    totals = table.sum(axis=1)
+    name = peaks.compute_set_of(tile)
+    receive = int(table[tile, CAT["receive"]])
+    rest = int(totals[tile]) - receive
+    top = parts[0]
+    pop = _population_of(ir, top)
+    listed = ", ".join(f"{q.family} field '{q.field}' of '{q.element}' {q.bytes}" for q in parts[:3])
+    fixes = [_fix_for(ir, top, placements)]
+    p = next(q for q in placements if q.population == pop)
+    if rest > budget // 2:
+        where = ("on more tiles" if p.num_tiles < min(p.size, ir.settings.target.tiles_per_ipu)
+                 else "on more tiles (more tiles per IPU)")
+        fixes.append(f"'{pop}' {where}: the tile's variables, vertex state and code take {rest} bytes")
+    fixes.append("a larger bytes_per_tile")
+    return (f"the model does not fit: population '{pop}' would need {int(totals[tile])} bytes on tile {tile} "
+            f"({receive} of them receive buffers in compute set '{name}': {listed}; available: {budget} bytes per "
+            f"tile); to fit: " + ", or ".join(fixes))
 
 
 def _explain(ir: ModelGraph, memories: dict[str, PopulationMemory], ipu: int, pids: list[str],

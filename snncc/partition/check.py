@@ -2,8 +2,9 @@
 Python so that a bad index fails here with a message, not inside the C++.
 
 `check_plan(ir, plan)` returns the problems found (empty when the plan is sound). It reads
-the slicing rule from snncc.partition.plan and the bytes from the memory model, so it
-checks the Plan against the one rule each, not against a second copy of them.
+the slicing rule from snncc.partition.plan and the bytes from the memory model (the receive
+buffers from the cost model's supersteps), so it checks the Plan against the one rule each,
+not against a second copy of them.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import ModelGraph
-from .memory import CATEGORIES, population_memory
+from .cost import receive_peaks
+from .memory import CAT, CATEGORIES, population_memory
 from .partitioner import tile_bytes
 from .plan import Placement, Plan, split_neurons
 
@@ -52,6 +54,7 @@ def check_plan(ir: ModelGraph, plan: Plan) -> list[str]:
         problems.append(f"tile {int(t)}: {int(totals[t])} bytes, over the target's {plan.bytes_per_tile}")
     memories = {pop.id: population_memory(ir, pop) for pop in ir.populations}
     model = tile_bytes(plan.placements, memories, plan.num_tiles)
+    model[:, CAT["receive"]] = receive_peaks(ir, memories, plan.placements, plan.num_tiles)[0].bytes
     for t in np.flatnonzero((model != table).any(axis=1))[:5]:
         problems.append(f"tile {int(t)}: the plan's bytes {table[t].tolist()} differ from the memory model's "
                         f"{model[t].tolist()} ({', '.join(CATEGORIES)})")

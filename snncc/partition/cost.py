@@ -24,7 +24,7 @@ from .cycles import (
     reduce_sum_cycles,
     weightgrad_cycles,
 )
-from .exchange import Superstep, Tensors, add_exchange
+from .exchange import ReceivePeaks, Superstep, Tensors, add_exchange
 from .memory import PopulationMemory, batch_per_replica, population_memory
 from .plan import Cost, Placement
 
@@ -42,12 +42,18 @@ def estimate(
     batch: int,
     samples_per_step: int,
     optimizer_instructions: float,
-    per_compute_set: dict[str, dict[str, float]] | None = None,
+    per_compute_set: dict[str, dict] | None = None,
+    receive: ReceivePeaks | None = None,
+    watch: int | None = None,
 ) -> Cost:
     """Predict one training step of a placed model (see the module docstring). If given,
     `per_compute_set` is filled with, per compute set name, one execution's exchanged bytes
     summed over tiles ("exchange_bytes", what the host runtime's report calls exchangeBytes),
-    the busiest tile's received bytes and compute cycles, and the executions per step."""
+    the busiest tile's received bytes ("max_tile_bytes"), the cycles of one execution
+    ("compute_cycles", "exchange_cycles", "link_cycles", "sync_cycles"), the executions per
+    step and the phase ("forward", "backward", "optimizer"); with a `watch` tile also "parts",
+    what each vertex field adds to that tile's receive buffers (element, family, field, bytes).
+    `receive`, if given, gets every tile's peak receive buffers over the compute sets."""
     place = {p.population: p for p in placements}
     tiles_per_ipu = num_tiles // max(num_ipus, 1)
     readout = next((pid for pid, pm in memories.items() if pm.readout is not None), None)
@@ -76,7 +82,7 @@ def estimate(
         return slice(p.first_tile, p.first_tile + p.num_tiles)
 
     def superstep(cs) -> Superstep:
-        step = Superstep(num_tiles)
+        step = Superstep(num_tiles, watch)
         links: set = set()
         fam = cs.vertex
         if fam in ("Tick", "Loss"):
@@ -150,7 +156,8 @@ def estimate(
                     add_exchange(step, decls, ("proj", pr.id), tiles, tensors, links, (False, pid), index)
         return step
 
-    def close(step: Superstep, repeat: int) -> float:
+    def close(step: Superstep, repeat: int) -> tuple[float, float, float, float]:
+        """Account `repeat` executions; the cycles of one: (compute, exchange, link, sync)."""
         nonlocal received_bytes, link_bytes
         window = slice(step.lo, max(step.lo, step.hi))
         cycles, received = step.compute[window], step.received[window]
@@ -169,20 +176,26 @@ def estimate(
             tile_total[window] += repeat * cycles
         received_bytes += repeat * float(received.sum())
         link_bytes += repeat * step.link_bytes
-        return repeat * (compute + exchange + link + sync)
+        return compute, exchange, link, sync
 
-    def run(cs, repeat: int) -> float:
+    def run(cs, repeat: int, phase: str) -> float:
         step = superstep(cs)
+        if receive is not None:
+            receive.add(cs.name, step)
+        compute, exchange, link, cs_sync = close(step, repeat)
         if per_compute_set is not None:
             per_compute_set[cs.name] = {
                 "exchange_bytes": float(step.received.sum()), "max_tile_bytes": float(step.received.max()),
-                "compute_cycles": float(step.compute.max()), "link_bytes": step.link_bytes, "executions": repeat}
-        return close(step, repeat)
+                "compute_cycles": compute, "exchange_cycles": exchange, "link_cycles": link, "sync_cycles": cs_sync,
+                "link_bytes": step.link_bytes, "executions": repeat, "phase": phase}
+            if watch is not None:
+                per_compute_set[cs.name]["parts"] = step.parts
+        return repeat * (compute + exchange + link + cs_sync)
 
-    forward = sum(run(cs, timesteps) for cs in forward_sets)
-    backward = sum(run(cs, timesteps) for cs in backward_sets)
-    loss = run(V.loss_step(readout), 1) if readout else 0.0
-    optimizer = run(V.update_step(proj_facts), 1)
+    forward = sum(run(cs, timesteps, "forward") for cs in forward_sets)
+    backward = sum(run(cs, timesteps, "backward") for cs in backward_sets)
+    loss = run(V.loss_step(readout), 1, "forward") if readout else 0.0
+    optimizer = run(V.update_step(proj_facts), 1, "optimizer")
     n_supersteps = timesteps * (len(forward_sets) + len(backward_sets)) + (1 if readout else 0) + 1
 
     forward += loss
@@ -217,7 +230,8 @@ def optimizer_instructions(optimizer) -> float:
 
 
 def step_cost(ir: ModelGraph, memories: dict[str, PopulationMemory], placements: Sequence[Placement],
-              per_compute_set: dict[str, dict[str, float]] | None = None) -> Cost:
+              per_compute_set: dict[str, dict] | None = None, receive: ReceivePeaks | None = None,
+              watch: int | None = None) -> Cost:
     """The estimate for a placed model on its target (what make_plan attaches to the Plan)."""
     s, t = ir.settings, ir.settings.target
     return estimate(
@@ -225,12 +239,23 @@ def step_cost(ir: ModelGraph, memories: dict[str, PopulationMemory], placements:
         num_tiles=t.num_ipus * t.tiles_per_ipu, num_ipus=t.num_ipus, workers=t.workers_per_tile,
         clock_hz=t.clock_hz, timesteps=s.timesteps, batch=batch_per_replica(ir), samples_per_step=s.batch_size,
         optimizer_instructions=optimizer_instructions(s.optimizer), per_compute_set=per_compute_set,
+        receive=receive, watch=watch,
     )
 
 
-def compute_set_costs(ir: ModelGraph, plan) -> dict[str, dict[str, float]]:
+def compute_set_costs(ir: ModelGraph, plan, watch: int | None = None) -> dict[str, dict]:
     """Per compute set of the generated program, the model's figures for a planned model (see
     `estimate`'s per_compute_set), e.g. to compare with the host runtime's report."""
-    out: dict[str, dict[str, float]] = {}
-    step_cost(ir, {p.id: population_memory(ir, p) for p in ir.populations}, list(plan.placements), out)
+    out: dict[str, dict] = {}
+    step_cost(ir, {p.id: population_memory(ir, p) for p in ir.populations}, list(plan.placements), out, watch=watch)
     return out
+
+
+def receive_peaks(ir: ModelGraph, memories: dict[str, PopulationMemory], placements: Sequence[Placement],
+                  num_tiles: int) -> tuple[ReceivePeaks, Cost, dict[str, dict]]:
+    """Every tile's peak receive buffers of a placed model, with the step's cost and its figures
+    per compute set (one walk of the step gives all three)."""
+    peaks = ReceivePeaks(num_tiles)
+    per: dict[str, dict] = {}
+    cost = step_cost(ir, memories, placements, per, peaks)
+    return peaks, cost, per

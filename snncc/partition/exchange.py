@@ -14,6 +14,7 @@ from one transfer). Lists are fixed-capacity and counted full (the worst case).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -23,20 +24,66 @@ from .plan import neurons_on_tile
 
 
 class Superstep:
-    """Per-tile compute cycles and exchanged bytes of one superstep, plus its link bytes."""
+    """Per-tile compute cycles and exchanged bytes of one superstep, plus its link bytes.
 
-    __slots__ = ("compute", "received", "link_bytes", "lo", "hi")
+    `received` of a tile is also its receive buffers in this compute set: every edge to data on
+    another tile is served by a buffer on the vertex's tile, per edge (docs/plan.md). With a
+    `watch` tile, `parts` lists what each field adds there (Part)."""
 
-    def __init__(self, num_tiles: int):
+    __slots__ = ("compute", "received", "link_bytes", "lo", "hi", "watch", "parts")
+
+    def __init__(self, num_tiles: int, watch: int | None = None):
         self.compute = np.zeros(num_tiles)
         self.received = np.zeros(num_tiles)
         self.link_bytes = 0.0
         self.lo, self.hi = num_tiles, 0  # the tiles touched: [lo, hi)
+        self.watch = watch
+        self.parts: list[Part] = []
 
     def touch(self, tiles: np.ndarray) -> None:
         """Widen the window to `tiles` (sorted)."""
         if len(tiles):
             self.lo, self.hi = min(self.lo, int(tiles[0])), max(self.hi, int(tiles[-1]) + 1)
+
+
+class Part(NamedTuple):
+    """What one field of a vertex kind adds to a watched tile's receive buffers."""
+
+    kind: str  # of the vertex's element: "pop", "proj" or "global"
+    element: str
+    family: str
+    field: str
+    slice: str
+    owner: str  # the population (or projection) whose tensor the field reads
+    bytes: int
+
+
+class ReceivePeaks:
+    """Per tile, the largest receive buffers over the compute sets: the bytes (what the memory
+    model's category "receive" holds) and the compute set where they peak (an index into
+    `names`, -1 where a tile receives nothing). The first compute set in step order wins a tie."""
+
+    def __init__(self, num_tiles: int):
+        self._peak = np.zeros(num_tiles)
+        self.compute_set = np.full(num_tiles, -1, dtype=np.int64)
+        self.names: list[str] = []
+
+    @property
+    def bytes(self) -> np.ndarray:
+        return np.rint(self._peak).astype(np.int64)
+
+    def add(self, name: str, step: Superstep) -> None:
+        lo, hi = step.lo, max(step.lo, step.hi)
+        got, peak = step.received[lo:hi], self._peak[lo:hi]
+        more = got > peak
+        if more.any():
+            peak[more] = got[more]
+            self.compute_set[lo:hi][more] = len(self.names)
+        self.names.append(name)
+
+    def compute_set_of(self, tile: int) -> str:
+        i = int(self.compute_set[tile])
+        return self.names[i] if i >= 0 else ""
 
 
 class Tensors:
@@ -145,10 +192,22 @@ def add_exchange(step: Superstep, decls: Sequence[V.VertexDecl], element: tuple[
                 hit = tensors.remote[key] = _remote(tensors, owner, f, tiles, home)
             remote, per_ipu = hit
             step.received[where] += remote
+            if step.watch is not None:
+                _watch(step, decl, f, element, owner, tiles, remote)
             for ipu, nbytes in per_ipu.items():
                 if (owner, f.what, ipu) not in links:
                     links.add((owner, f.what, ipu))
                     step.link_bytes += nbytes
+
+
+def _watch(step: Superstep, decl: V.VertexDecl, f, element: tuple[str, str], owner: tuple[str, str],
+           tiles: np.ndarray, remote) -> None:
+    """Record what field `f` of the vertices on `tiles` adds to the watched tile's receive buffers."""
+    i = int(np.searchsorted(tiles, step.watch))
+    if i < len(tiles) and tiles[i] == step.watch:
+        nbytes = int(round(float(remote[i] if isinstance(remote, np.ndarray) else remote)))
+        if nbytes:
+            step.parts.append(Part(element[0], element[1], decl.family, f.name, f.slice, owner[1], nbytes))
 
 
 def _chunk(entries: int, tiles: int) -> int:

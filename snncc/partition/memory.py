@@ -18,6 +18,10 @@ per replica, T the timesteps, e the element size; docs/plan.md tabulates every t
   B G e on each target tile, and their sums over the target tiles in chunks of
   ceil(B G / P) e per target tile (P the target's tiles).
 - vertices: the state of every vertex instance (4 bytes per field, 8 per SPAN vector).
+- receive: the receive buffers, the peak over compute sets of the bytes the tile's vertices
+  connect to on other tiles (one buffer per edge). They depend on where everything else lives,
+  so the plan fills them in after placement from the cost model's supersteps
+  (snncc.partition.cost.receive_peaks); slice_bytes and list_tile_bytes leave them 0.
 - code (not measured by the runtime): vertex code per type present on a tile, exchange code
   per transfer, TILE_RESERVE_BYTES per used tile (estimates).
 
@@ -41,7 +45,7 @@ from .. import vertices as V
 from . import constants as k
 
 CATEGORIES: tuple[str, ...] = (
-    "weights", "gradients", "optimizer", "state", "history", "spike_lists", "reduction", "vertices", "code",
+    "weights", "gradients", "optimizer", "state", "history", "spike_lists", "reduction", "vertices", "receive", "code",
 )
 CAT = {name: i for i, name in enumerate(CATEGORIES)}
 NCAT = len(CATEGORIES)

@@ -169,6 +169,7 @@ class _Item:
     units: int  # neurons (or samples, for an input population's list tiles)
     min_tiles: int
     time: Callable[[int], float]  # predicted busiest-tile time with t tiles
+    max_tiles: int | None = None  # at most (None: no limit but the units)
 
 
 def _allocate(items: Sequence[_Item], tiles: int) -> list[int] | None:
@@ -186,7 +187,7 @@ def _allocate(items: Sequence[_Item], tiles: int) -> list[int] | None:
         if q == 1:
             break  # the busiest item cannot get faster: neither can the group
         need = math.ceil(it.units / (q - 1)) - t
-        if need > free:
+        if need > free or (it.max_tiles is not None and t + need > it.max_tiles):
             break
         count[i] += need
         free -= need
@@ -200,8 +201,11 @@ def _pack(items: Sequence[_Item], tiles: int) -> list[int]:
 
 
 def _items(pids: Sequence[str], memories: dict[str, PopulationMemory], tiles: int, budget: int,
-           workers: int) -> list[_Item]:
+           workers: int, limits: dict[str, tuple[int, int | None]] | None = None) -> list[_Item]:
+    """The items of a group; `limits` bounds a population's tiles (min, max), e.g. to make room for
+    its receive buffers (snncc.partition.make_plan)."""
     items = []
+    limits = limits or {}
     for pid in pids:
         pm = memories[pid]
         pop = pm.population
@@ -229,7 +233,11 @@ def _items(pids: Sequence[str], memories: dict[str, PopulationMemory], tiles: in
             raise Infeasible(pid, f"it needs {int(need[-1])} bytes per tile even spread over {len(counts)} tiles",
                              per_tile=True)
         cycles = step_cycles_per_timestep(pm, slices, workers)
-        items.append(_Item(pid, pop.size, int(counts[fitting[0]]), lambda t, c=cycles: float(c[t - 1])))
+        low, high = limits.get(pid, (1, None))
+        least = min(max(int(counts[fitting[0]]), low), len(counts))
+        if high is not None and high < least:
+            raise Infeasible(pid, f"it needs {least} tiles by its memory, its receive buffers fit on at most {high}")
+        items.append(_Item(pid, pop.size, least, lambda t, c=cycles: float(c[t - 1]), high))
     return items
 
 
@@ -267,14 +275,15 @@ def _placements(items: Sequence[_Item], count: Sequence[int], firsts: Sequence[i
 
 
 def place_ipu(ipu: int, pids: Sequence[str], groups: Sequence[Sequence[str]], memories: dict[str, PopulationMemory],
-              stage: dict[str, int], *, tiles: int, budget: int, workers: int, disjoint: bool) -> list[Placement]:
+              stage: dict[str, int], *, tiles: int, budget: int, workers: int, disjoint: bool,
+              limits: dict[str, tuple[int, int | None]] | None = None) -> list[Placement]:
     """Placements of one IPU's populations; `groups` are its input group and its stages, in order."""
     base = ipu * tiles
     list_rot = [0]
     out: list[Placement] = []
     rot = 0
     for group in ([list(pids)] if disjoint else groups):
-        items = _items(group, memories, tiles, budget, workers)
+        items = _items(group, memories, tiles, budget, workers, limits)
         count, offsets = _arrange(items, tiles)
         used = max(o + c for o, c in zip(offsets, count))
         start = 0 if disjoint else rot % (tiles - used + 1)

@@ -100,13 +100,20 @@ class Placement:
 
 @dataclass(frozen=True)
 class TileMemory:
-    """Bytes per tile (rows: every tile of the target; columns: CATEGORIES)."""
+    """Bytes per tile (rows: every tile of the target; columns: CATEGORIES), and where each
+    tile's receive buffers peak: `receive_at` per tile an index into `compute_sets` (-1: the
+    tile receives nothing)."""
 
     bytes: np.ndarray = field(compare=False, repr=False)
     bytes_per_tile: int
+    receive_at: np.ndarray | None = field(default=None, compare=False, repr=False)
+    compute_sets: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         self.bytes.setflags(write=False)
+        if self.receive_at is None:
+            object.__setattr__(self, "receive_at", np.full(len(self.bytes), -1, dtype=np.int64))
+        self.receive_at.setflags(write=False)
 
     @property
     def totals(self) -> np.ndarray:
@@ -117,6 +124,32 @@ class TileMemory:
 
     def category(self, name: str) -> np.ndarray:
         return self.bytes[:, CATEGORIES.index(name)]
+
+    def receive_compute_set(self, tile: int) -> str:
+        """The compute set where the tile's receive buffers peak ("" if it receives nothing)."""
+        i = int(self.receive_at[tile])
+        return self.compute_sets[i] if i >= 0 else ""
+
+
+@dataclass(frozen=True)
+class ComputeSetCost:
+    """One compute set of the step in the cost model: cycles of one execution (the busiest
+    tile's compute, the largest receive over the exchange bandwidth, IPU-Links, the sync)."""
+
+    name: str
+    phase: str  # "forward" (the loss included), "backward" or "optimizer"
+    executions: int
+    compute_cycles: float
+    exchange_cycles: float
+    link_cycles: float
+    sync_cycles: float
+    exchange_bytes: float  # received by all tiles in one execution
+    max_tile_bytes: float  # by the busiest tile
+
+    @property
+    def cycles(self) -> float:
+        """All executions in one step."""
+        return self.executions * (self.compute_cycles + self.exchange_cycles + self.link_cycles + self.sync_cycles)
 
 
 @dataclass(frozen=True)
@@ -172,6 +205,7 @@ class Plan:
     tile_memory: TileMemory
     cost: Cost
     pipelined: Cost | None  # the same model with zero-delay projections made delay-1, if it has any
+    compute_sets: tuple[ComputeSetCost, ...] = ()  # the cost per compute set, in step order
 
     @property
     def num_tiles(self) -> int:
@@ -211,11 +245,15 @@ class Plan:
                 "categories": list(CATEGORIES),
                 "tiles": used,
                 "bytes": [[int(v) for v in table[t]] for t in used],
+                "receive_compute_sets": list(self.tile_memory.compute_sets),
+                "receive_at": [int(self.tile_memory.receive_at[t]) for t in used],
                 "max": int(self.tile_memory.totals.max(initial=0)),
                 "mean_over_used": round(float(self.tile_memory.totals[used].mean()) if used else 0.0, 1),
             },
             "cost": _cost_dict(self.cost),
             "pipelined": _cost_dict(self.pipelined) if self.pipelined else None,
+            "compute_sets": [{k: (round(v, 6) if isinstance(v, float) else v) for k, v in asdict(c).items()}
+                             for c in self.compute_sets],
         }
 
     def to_json(self) -> str:

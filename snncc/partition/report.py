@@ -9,6 +9,7 @@ import numpy as np
 from ..ir import ModelGraph
 from ..textfmt import format_bytes, table
 from .partitioner import population_bytes, tile_code
+from . import constants as k
 from .memory import CAT, CATEGORIES, NCAT, population_memory
 from .plan import Cost, Plan
 
@@ -23,13 +24,14 @@ def category_line(by_category) -> str:
 
 
 def memory_by_population(ir: ModelGraph, plan: Plan) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Per population its bytes by category, summed over its tiles, and the code and reserves
-    of the tiles (shared by the populations on a tile): together the plan's bytes by category.
-    `plan` is make_plan(ir)."""
+    """Per population its bytes by category, summed over its tiles, and what belongs to the tiles
+    (shared by the populations on a tile): code, reserves and the receive buffers (a tile's peak
+    over compute sets); together the plan's bytes by category. `plan` is make_plan(ir)."""
     memories = {p.id: population_memory(ir, p) for p in ir.populations}
     rows = {p.population: population_bytes(p, memories[p.population]) for p in plan.placements}
     tiles = np.zeros(NCAT, dtype=np.int64)
     tiles[CAT["code"]] = int(tile_code(plan.placements, memories, plan.tile_memory.totals > 0).sum())
+    tiles[CAT["receive"]] = int(plan.tile_memory.category("receive").sum())
     return rows, tiles
 
 
@@ -42,8 +44,8 @@ def population_text(ir: ModelGraph, plan: Plan) -> str:
     body.append(["(tiles)", *(format_bytes(v) for v in tiles), format_bytes(tiles.sum())])
     lines += table(["id", *CATEGORIES, "total"], body)
     by_cat = sum(rows.values(), tiles)
-    lines += [category_line(by_cat), f"  total: {format_bytes(by_cat.sum())}; (tiles): vertex code and the tile "
-              "reserves, shared by the populations on a tile"]
+    lines += [category_line(by_cat), f"  total: {format_bytes(by_cat.sum())}; (tiles): vertex code, the tile "
+              "reserves and the receive buffers, shared by the populations on a tile"]
     return "\n".join(lines) + "\n"
 
 
@@ -81,6 +83,7 @@ def text(plan: Plan) -> str:
         "ipus: " + "; ".join(f"{i.ipu}: {len(i.populations)} populations, {i.tiles_used} tiles, {i.arrangement}"
                              for i in plan.ipus),
     ]
+    lines += receive_lines(plan)
     c = plan.cost
     lines += [
         "",
@@ -93,11 +96,62 @@ def text(plan: Plan) -> str:
         f"(per tile over the whole step: {c.tile_compute_cycles_max / max(c.tile_compute_cycles_mean, 1):.3f})",
         f"predicted: {_cost_line(c)} at {plan.clock_hz / 1e9:.2f} GHz",
     ]
+    lines += time_lines(plan)
     if plan.pipelined is not None:
         speedup = (f"{plan.pipelined.samples_per_second / c.samples_per_second:.1f}x" if c.samples_per_second > 0
                    else "speed-up unknown")
         lines.append(f"pipelined (zero-delay projections made delay-1): {_cost_line(plan.pipelined)}, {speedup}")
     return "\n".join(lines) + "\n"
+
+
+def receive_lines(plan: Plan, top: int = 5) -> list[str]:
+    """The largest receive buffers: per tile the peak over compute sets, the tile where it is
+    largest, and the compute sets where the tiles' peaks lie (largest first)."""
+    tm = plan.tile_memory
+    receive = tm.category("receive")
+    used = tm.used_tiles()
+    if not used or not receive.any():
+        return ["", "receive buffers: none (no vertex reads data on another tile)"]
+    tile = int(receive.argmax())
+    total = int(tm.totals[tile])
+    lines = ["", f"receive buffers (per tile, the peak over compute sets of what its vertices read from other "
+                 f"tiles): largest {format_bytes(receive[tile])} ({int(receive[tile]):,} B) on tile {tile} in "
+                 f"{tm.receive_compute_set(tile)} ({receive[tile] / max(total, 1):.0%} of the tile's "
+                 f"{format_bytes(total)}), mean {format_bytes(receive[used].mean())} over used tiles"]
+    at = tm.receive_at
+    rows = []
+    for i in sorted({int(x) for x in at[used] if x >= 0}, key=lambda i: -int(receive[at == i].max())):
+        on = np.flatnonzero(at == i)
+        worst = int(on[receive[on].argmax()])
+        rows.append([tm.compute_sets[i], f"{len(on):,}", format_bytes(receive[worst]), str(worst),
+                     f"{receive[worst] / plan.bytes_per_tile:.0%}"])
+    lines += table(["peak in compute set", "tiles", "largest", "on tile", "of the limit"], rows[:top])
+    if len(rows) > top:
+        lines.append(f"  ... and {len(rows) - top} more compute sets")
+    return lines
+
+
+def time_lines(plan: Plan, top: int = 6) -> list[str]:
+    """Where the step's time goes: compute, exchange, IPU-Links and sync per phase, and the
+    compute sets that take the most of it."""
+    if not plan.compute_sets:
+        return []
+    step = sum(c.cycles for c in plan.compute_sets) or 1.0
+    rows = []
+    for phase in ("forward", "backward", "optimizer"):
+        sets = [c for c in plan.compute_sets if c.phase == phase]
+        parts = [sum(c.executions * getattr(c, f"{what}_cycles") for c in sets)
+                 for what in ("compute", "exchange", "link", "sync")]
+        rows.append([phase, *(f"{v:,.0f}" for v in parts), f"{sum(parts) / step:.0%}"])
+    lines = ["", "where the time goes (cycles per step; exchange: the busiest tile's receive at "
+                 f"{k.EXCHANGE_BYTES_PER_CYCLE:g} B/cycle)"]
+    lines += table(["phase", "compute", "exchange", "links", "sync", "of the step"], rows)
+    rows = []
+    for c in sorted(plan.compute_sets, key=lambda c: -c.cycles)[:top]:
+        rows.append([c.name, f"{c.executions:,}", f"{c.compute_cycles:,.0f}", f"{c.exchange_cycles:,.0f}",
+                     f"{c.link_cycles:,.0f}", f"{c.sync_cycles:,.0f}", f"{c.cycles / step:.1%}"])
+    lines += table(["compute set", "executions", "compute", "exchange", "links", "sync", "of the step"], rows)
+    return lines
 
 
 def plot_png(plan: Plan) -> bytes:
