@@ -24,6 +24,7 @@ def test_every_example_plans(name):
     check_invariants(ir, plan)
     assert np.array_equal(static_bytes(plan.tile_memory.bytes), static_bytes(brute_force_tile_bytes(ir, plan)))
     assert plan.cost.step_seconds > 0 and plan.cost.samples_per_second > 0
+    assert plan.tile_memory.category("receive").max() > 0  # counted, and within bytes_per_tile (check_invariants)
     assert make_plan(ir).to_json() == plan.to_json()
 
 
@@ -35,7 +36,8 @@ def test_deep_16_ipu_model_plans_fast_in_contiguous_blocks():
     plan = make_plan(ir)
     elapsed = time.process_time() - start
     assert elapsed < 5.0, f"planning took {elapsed:.2f} s of CPU time"
-    check_invariants(ir, plan)
+    check_invariants(ir, plan)  # every tile within bytes_per_tile, receive buffers counted
+    assert plan.tile_memory.category("receive").max() > 0
     chain = [plan.placement(p.id).ipu for p in ir.populations]
     assert chain == sorted(chain)  # a deep chain is cut into contiguous blocks of layers
     assert len(set(chain)) >= 15

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from partition_helpers import example_ir
+from snncc.partition.memory import CATEGORIES
 from snncc.partition import make_plan
 from snncc.partition.check import check_plan
 from snncc.partition.plan import TileMemory
@@ -82,6 +83,11 @@ def test_a_byte_table_not_the_memory_model_is_reported(digits):
     ir, plan = digits
     table = plan.tile_memory.bytes.copy()
     table[70, 0] += 4
+    bad = dataclasses.replace(plan, tile_memory=TileMemory(table, plan.bytes_per_tile))
+    assert _reported(check_plan(ir, bad), "tile 70", "memory model")
+    # the receive buffers too (the verifier recounts them from the placements)
+    table = plan.tile_memory.bytes.copy()
+    table[70, CATEGORIES.index("receive")] -= 4
     bad = dataclasses.replace(plan, tile_memory=TileMemory(table, plan.bytes_per_tile))
     assert _reported(check_plan(ir, bad), "tile 70", "memory model")
 
