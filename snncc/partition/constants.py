@@ -58,12 +58,18 @@ WEIGHTGRAD_ID_INSTRUCTIONS = 4
 #: Partial input gradient: per weight of the dot product w[row] . dI[b] (two loads, a
 #: multiply-add). *estimate*.
 DOT_INSTRUCTIONS = 2
-#: List compaction per sample: per membrane scanned (load it and the threshold, compare,
-#: branch), and per list entry written. *estimate*.
-COMPACT_CODE_INSTRUCTIONS = 4
-COMPACT_ENTRY_INSTRUCTIONS = 2
-#: Reduce: adding one target tile's partial into the sum. *estimate*.
+#: List compaction per sample: per spike code scanned (load it, compare, branch: the Forward
+#: wrote the codes, so no membrane or threshold is loaded), and per list entry written (the id
+#: into the history and into the ring slot, the count). *estimate* from templates/codelets/compact.
+COMPACT_CODE_INSTRUCTIONS = 3
+COMPACT_ENTRY_INSTRUCTIONS = 3
+#: Reduce (the second level, on a source tile): adding one summed input gradient into dS. *estimate*.
 REDUCE_INSTRUCTIONS = 1
+#: ReduceSum (the first level, on a target tile), per entry of its chunk and target tile: load the
+#: tile's partial (a strided address, p ne + i) and add it; per entry once more to clear the sum
+#: and store it. *estimates* from templates/codelets/reduce (workers split the entries).
+REDUCE_SUM_INSTRUCTIONS = 2
+REDUCE_SUM_ENTRY_INSTRUCTIONS = 2
 #: Loss (a single-worker Vertex): per readout value read (sample, timestep, class), and per
 #: (sample, class) for the softmax / loss and its gradient. *estimates*.
 LOSS_VALUE_INSTRUCTIONS = 2

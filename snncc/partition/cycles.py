@@ -60,8 +60,8 @@ def reduce_sum_cycles(entries: int, tiles: int, workers: int) -> np.ndarray:
     """ReduceSum vertex on each of a projection's P target tiles: its chunk of ceil(E / P) entries
     over workers, P adds each (the first level of the input-gradient reduction)."""
     c = _ceil_div(entries, tiles)
-    return np.full(tiles, workers * _ceil_div(c, workers) * tiles * k.REDUCE_INSTRUCTIONS + k.VERTEX_LAUNCH_CYCLES,
-                   dtype=np.float64)
+    per_entry = tiles * k.REDUCE_SUM_INSTRUCTIONS + k.REDUCE_SUM_ENTRY_INSTRUCTIONS
+    return np.full(tiles, workers * _ceil_div(c, workers) * per_entry + k.VERTEX_LAUNCH_CYCLES, dtype=np.float64)
 
 
 def reduce_cycles(src: PopulationMemory, n: np.ndarray, workers: int) -> np.ndarray:
@@ -78,7 +78,7 @@ def reduce_cycles(src: PopulationMemory, n: np.ndarray, workers: int) -> np.ndar
 
 def compact_cycles(pm: PopulationMemory, samples: np.ndarray, workers: int = 1) -> np.ndarray:
     """Compact vertex on a list tile of s samples: samples over workers, each scanning the
-    population's membranes (twice with a gradient threshold) and writing up to C entries."""
+    population's spike codes (twice with a gradient threshold) and writing up to C entries."""
     s = np.asarray(samples, dtype=np.float64)
     scans = 2 if pm.sparse_backward else 1
     per_sample = scans * pm.population.size * k.COMPACT_CODE_INSTRUCTIONS + pm.population.capacity * k.COMPACT_ENTRY_INSTRUCTIONS
