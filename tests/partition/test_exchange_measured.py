@@ -3,7 +3,8 @@
 The runtime counts, once per execution of a compute set, every element connected to a
 vertex field on another tile (docs/runtime.md); the cost model counts the same from
 snncc.partition.allocation's vertex declarations and the plan. Equal to the byte on every
-compute set of digits (13), recurrent (14), cuba (12) and pipelined (12). Builds are cached
+compute set of digits (13), recurrent (14), cuba (12) and pipelined (12), and so are the per-tile
+peaks of the receive buffers (the runtime report's receiveBytes). Builds are cached
 by content (tests/verify/test_measured_memory.py builds the same four programs), so this
 is slow only on a cold cache.
 """
@@ -50,9 +51,16 @@ def test_exchange_bytes_per_compute_set_match_the_runtime(name, tmp_path):
                            str(tmp_path / "out.bin"), "1"], capture_output=True, text=True,
                           env=dict(os.environ, SNNCC_RUNTIME_REPORT=str(report), SNNCC_NUM_THREADS="1"))
     assert proc.returncode in (0, 3), proc.stderr[-500:]
-    measured = {cs["name"]: cs for cs in json.loads(report.read_text())["computeSets"]}
-    model = compute_set_costs(ir, make_plan(ir))
+    data = json.loads(report.read_text())
+    measured = {cs["name"]: cs for cs in data["computeSets"]}
+    plan = make_plan(ir)
+    model = compute_set_costs(ir, plan)
     assert set(model) == set(measured)
     for name, cs in measured.items():
         assert model[name]["exchange_bytes"] == cs["exchangeBytes"], name
         assert model[name]["executions"] == cs["executions"], name
+    # per tile, the peak over compute sets of its receive buffers: what the runtime reserves
+    receive = plan.tile_memory.category("receive")
+    tiles = {int(t["tile"]): int(t["receiveBytes"]) for t in data["tiles"]}
+    assert {t: int(receive[t]) for t in tiles} == tiles
+    assert int(receive.sum()) == sum(tiles.values())
