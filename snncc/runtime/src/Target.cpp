@@ -1,6 +1,7 @@
 // Copyright (c) 2024 snncc authors. SPDX-License-Identifier: Apache-2.0
 // The machine model: targets (IPU architectures, tiles, memory per tile) and
-// devices (IPUModel, simulator and CPU devices; no IPU hardware).
+// devices (IPUModel, simulator and CPU devices; no IPU hardware: the device
+// manager finds none).
 #include <poplar/Device.hpp>
 #include <poplar/DeviceManager.hpp>
 #include <poplar/IPUModel.hpp>
@@ -127,6 +128,7 @@ DeviceManager::DeviceManager(const DeviceManager &other) = default;
 DeviceManager::~DeviceManager() = default;
 DeviceManager DeviceManager::createDeviceManager() { return DeviceManager(); }
 std::size_t DeviceManager::getNumDevices() const { return 0; }
+std::vector<Device> DeviceManager::getDevices(TargetType, unsigned, const OptionFlags &) const { return {}; }
 Device DeviceManager::getDevice(unsigned deviceManagerId, const OptionFlags &) const {
   throw poplar_error("No IPU device " + std::to_string(deviceManagerId) +
                      ": the snncc host runtime has no IPU hardware (use IPUModel)");

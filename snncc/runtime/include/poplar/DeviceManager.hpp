@@ -1,7 +1,8 @@
 // Copyright (c) 2024 snncc authors. SPDX-License-Identifier: Apache-2.0
 /// \file DeviceManager.hpp
-/// Finds IPU hardware. The host runtime has none: getNumDevices() is 0 and
-/// getDevice() throws, so a program falls back to IPUModel.
+/// Finds IPU hardware. The host runtime has none: getNumDevices() is 0,
+/// getDevices() returns no device and getDevice() throws; a program runs an
+/// IPUModel instead.
 #ifndef poplar_DeviceManager_hpp
 #define poplar_DeviceManager_hpp
 
@@ -9,6 +10,7 @@
 
 #include <poplar/Device.hpp>
 #include <poplar/OptionFlags.hpp>
+#include <poplar/TargetType.hpp>
 
 namespace poplar {
 
@@ -20,6 +22,9 @@ public:
   static DeviceManager createDeviceManager();
   /// Number of IPU devices present: always 0 on the host runtime.
   std::size_t getNumDevices() const;
+  /// The devices of `type` with `requiredNumIPUs` IPUs: none on the host runtime.
+  /// \param type Target type.  \param requiredNumIPUs IPUs per device.  \param opts Device options.
+  std::vector<Device> getDevices(TargetType type, unsigned requiredNumIPUs, const OptionFlags &opts = {}) const;
   /// Always throws poplar::poplar_error on the host runtime.
   /// \param deviceManagerId Device id.  \param opts Device options.
   Device getDevice(unsigned deviceManagerId, const OptionFlags &opts = {}) const;
