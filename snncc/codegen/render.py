@@ -17,6 +17,7 @@ import numpy as np
 from .. import __version__
 from ..fsutil import check_output_dir, exchange_paths, rename_noreplace
 from ..lower import classes
+from ..lower.host import host_program
 from ..lower.program import Program
 from ..partition.plan import Plan
 from ..resources import resource_dir
@@ -77,7 +78,7 @@ def render(program: Program, plan: Plan, model: dict[str, bytes] | None = None) 
     env = environment()
     files: dict[str, bytes] = dict(model or {})
     context = {"prog": program, "model_file": MODEL_FILE, "codelets": classes.codelets(program),
-               "loss": classes.loss_codelet(program), "tables": classes.program_tables(program)}
+               "loss": classes.loss_codelet(program), "host": host_program(program)}
     for name, out in sorted(RENDERED.items()):
         files[out] = env.get_template(name).render(**context).encode()
     root = resource_dir("templates")

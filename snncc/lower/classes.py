@@ -1,4 +1,5 @@
-"""Codelet classes and program.cpp's rows: what the templates lay out, decided here.
+"""Codelet classes: what the codelet templates lay out, decided here (program.cpp's
+builders and element rows: snncc.lower.host).
 
 A codelet class of codelets/model.cpp is shared by every population or projection whose
 code is the same. Each vertex family has a frozen record holding exactly what its
@@ -29,7 +30,7 @@ from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from ..vertices import counts_spikes
-from .program import Element, PopulationProgram, Program, ProjectionProgram
+from .program import Element, Program
 
 
 # --------------------------------------------------------------------------- records
@@ -271,52 +272,3 @@ def codelets(prog: Program) -> tuple[Codelet, ...]:
 def loss_codelet(prog: Program) -> Codelet:
     """The Loss vertex of codelets/model.cpp."""
     return Codelet(scores(prog), next(v for v in prog.vertex_types if v.decl.family == "Loss").fields)
-
-
-# --------------------------------------------------------------------------- program.cpp's tables
-
-
-@dataclass(frozen=True)
-class ElementRow:
-    """One row of program.cpp's element table: the element and what program.cpp's driver
-    reads of its population or projection (sizes, flags for allocation and read-back)."""
-
-    element: Element
-    size: int  # neurons; a projection's targets
-    rows: int  # list capacity; a projection's inputs
-    flags: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class ProgramTables:
-    forward_step: tuple[int, ...]  # compute-set indices of one forward timestep
-    backward_step: tuple[int, ...]
-    loss: int
-    update: int
-    elements: tuple[ElementRow, ...]
-    globals_element: int
-    input_element: int
-
-
-def element_row(e: Element, pops: dict[str, PopulationProgram], projs: dict[str, ProjectionProgram]) -> ElementRow:
-    if e.kind == "population":
-        p = pops[e.id]
-        flags = ((("SPIKES",) if p.spikes else ()) + (("GRAD_MASK",) if p.sparse_backward else ())
-                 + (("OVERFLOW_ERROR",) if p.spikes and p.overflow == "error" else ())
-                 + (("MEMBRANE",) if p.kind == "neuron" else ()) + (("SYNAPSE",) if p.model == "cuba_lif" else ()))
-        return ElementRow(e, p.size, p.capacity, flags)
-    if e.kind == "projection":
-        pr = projs[e.id]
-        return ElementRow(e, pr.n_out, pr.n_in, ("PROJECTION",) + (("BIAS",) if pr.bias else ()))
-    return ElementRow(e, 0, 0, ())
-
-
-def program_tables(prog: Program) -> ProgramTables:
-    index = {name: k for k, name in enumerate(prog.compute_sets)}
-    pops = {p.id: p for p in prog.populations}
-    projs = {pr.id: pr for pr in prog.projections}
-    return ProgramTables(
-        tuple(index[c.name] for c in prog.forward), tuple(index[c.name] for c in prog.backward),
-        index[prog.loss_step.name], index[prog.update.name],
-        tuple(element_row(e, pops, projs) for e in prog.elements), len(prog.elements) - 1,
-        next(k for k, e in enumerate(prog.elements) if e.id == prog.input.id))

@@ -1,9 +1,10 @@
 // Copyright (c) 2024 snncc authors. SPDX-License-Identifier: Apache-2.0
 // The model-independent body of every generated program.cpp (copied verbatim):
-// program.cpp holds the model as data (a Model: compute sets, binding
-// patterns, one Element per population, projection and the globals, all
-// decided by snncc/lower) and calls run(). run() builds the Poplar graph over
-// the plan's tile ranges, the streams and the training step, and drives it:
+// program.cpp holds the model's elements (one ElementDef per population,
+// projection and the globals: tile range and tensors) and its vertex builders,
+// and calls run(). run() selects the device, creates and maps the tensors,
+// calls program.cpp's addVertices, builds the streams and the training step,
+// and drives it:
 //
 //   train INIT BATCH OUT [STEPS]
 //   train --train INIT DATA OUTDIR FIRST_EPOCH LAST_EPOCH STEPS_DONE
@@ -18,8 +19,7 @@
 // each epoch's sample order, cut into batches of B), streams batches in and
 // per-batch results out, prints one line per batch and per test evaluation,
 // and writes OUTDIR/epoch.<E>.bin after each epoch E. Tensor file format and the
-// line protocol: docs/codegen.md. Real Poplar: on an IPU system it attaches the
-// first device; otherwise an IPUModel (the host runtime on a CPU build).
+// line protocol: docs/codegen.md. Device: SNNCC_DEVICE=ipu|model (selectDevice).
 #ifndef snncc_program_driver_hpp
 #define snncc_program_driver_hpp
 
@@ -49,50 +49,101 @@
 
 namespace snncc_support {
 
-// ---- the program as data: compute sets, binding patterns and one row per
-// population, projection and the globals.
-enum Map : unsigned { NEURON, LIST, PARTIALS, CHUNKS, SINGLE }; // tensor layouts
-enum Over : unsigned { NEURONS, SOURCE_NEURONS, LISTS, ONE }; // tiles a vertex kind runs on
-enum Role : unsigned { SELF, SOURCE, TARGET, IN, IN_SOURCE, GLOBAL, VALUE };
-enum Slice : unsigned { WHOLE, TILE, ELEM0, SAMPLES, CHUNK, COLUMNS, NONE };
+// ---- the model's elements (populations, projections, the globals) and their tensors,
+// decided by snncc/lower/host.py; program.cpp's builders add the vertices.
+enum Map : unsigned { NEURON, LIST, PARTIALS, CHUNKS, SINGLE }; // tensor layouts (snncc/lower/program.py)
+// What the host does with a tensor: PARAM a per-neuron parameter from INIT ("<what>.<element>"),
+// ZERO zero-initialised (not always written by the host), WRITE/READ a host write/read handle.
+enum : unsigned { PARAM = 1, ZERO = 2, WRITE = 4, READ = 8 };
 
 struct TensorDef {
   const char *what;
   bool isFloat;
   Map map;
-  std::size_t rows; // values per neuron / sample / tile, or all (SINGLE)
-  bool init;        // one value per neuron from INIT ("<what>.<element>")
+  std::size_t rows; // values per neuron / sample / tile, entries split over the tiles (CHUNKS), or all (SINGLE)
+  unsigned host;    // PARAM | ZERO | WRITE | READ
 };
-struct Bind {
-  const char *field;
-  Role role;
-  unsigned index; // incoming projection of IN / IN_SOURCE
-  const char *what; // tensor (suffix), or for VALUE: n, lo, b0, nb, ne, +1, -1 or an element constant
-  Slice slice;
-};
-struct Pattern {
-  Over over;
-  std::vector<Bind> binds;
-};
-struct Group {
-  unsigned computeSet;
-  const char *vertex;
-  unsigned pattern;
-};
-struct Element {
+struct ElementDef {
   const char *id; // "" for the globals
   unsigned size;  // neurons (populations) or target neurons (projections)
   unsigned rows;  // list capacity (populations) or source neurons (projections)
   unsigned flags;
-  snncc_support::Layout tiles; // a projection's are its target's
-  int source, target;
-  std::vector<unsigned> incoming;
-  std::vector<Group> groups;
+  Layout tiles; // a projection's are its target's; the globals' the readout's
   std::vector<TensorDef> tensors;
-  std::vector<std::pair<const char *, unsigned>> values; // constants of its vertices (capacities, delays, tiles)
 };
 // Element flags: what the program reads back and how.
 enum : unsigned { SPIKES = 1, GRAD_MASK = 2, OVERFLOW_ERROR = 4, MEMBRANE = 8, SYNAPSE = 16, BIAS = 32, PROJECTION = 64 };
+
+inline std::string tensorName(const char *id, const std::string &what) {
+  return id[0] ? std::string(id) + "." + what : what;
+}
+
+// One element's tensors in the graph, and the slices its vertices connect to.
+struct Element {
+  const ElementDef *def;
+  unsigned batch;
+  std::map<std::string, std::pair<poplar::Tensor, const TensorDef *>> tensors;
+
+  const Layout &tiles() const { return def->tiles; }
+  const poplar::Tensor &operator[](const std::string &what) const { return entry(what).first; }
+  // Tile j's share: neuron tile j, list tile j, target tile j's partials or chunk.
+  poplar::Tensor tile(const std::string &what, unsigned j) const {
+    const auto &e = entry(what);
+    const std::size_t rows = e.second->rows;
+    const Layout &l = def->tiles;
+    switch (e.second->map) {
+    case NEURON:
+      return e.first.slice(rows * l.lo(j), rows * l.hi(j));
+    case LIST:
+      return e.first.slice(rows * l.listBegin(j, batch), rows * l.listEnd(j, batch));
+    case PARTIALS:
+      return e.first.slice(rows * j, rows * (j + 1));
+    case CHUNKS:
+      return e.first.slice(chunkBegin(rows, l, j), chunkEnd(rows, l, j));
+    default:
+      return e.first;
+    }
+  }
+  poplar::Tensor samples(const std::string &what, unsigned b0, unsigned nb) const {
+    return samplesOf(entry(what).first, def->tiles, batch, b0, nb);
+  }
+  poplar::Tensor chunk(const std::string &what, unsigned j) const {
+    return chunkOf(entry(what).first, def->tiles, entry(what).second->rows, j);
+  }
+  poplar::Tensor columns(const std::string &what, unsigned lo, unsigned hi) const {
+    return columnsOf(entry(what).first, batch, entry(what).second->rows / batch, lo, hi);
+  }
+  // The entries of tile j's chunk of a chunks tensor.
+  unsigned chunkEntries(const std::string &what, unsigned j) const {
+    const std::size_t rows = entry(what).second->rows;
+    return unsigned(chunkEnd(rows, def->tiles, j) - chunkBegin(rows, def->tiles, j));
+  }
+  const std::pair<poplar::Tensor, const TensorDef *> &entry(const std::string &what) const {
+    const auto it = tensors.find(what);
+    if (it == tensors.end())
+      throw std::runtime_error("element '" + std::string(def->id) + "' has no tensor '" + what + "'");
+    return it->second;
+  }
+};
+
+// The elements by id, and the globals.
+struct Elements {
+  std::vector<Element> all;
+  std::map<std::string, std::size_t> index;
+  const Element *globals = nullptr;
+  const Element &operator()(const std::string &id) const {
+    const auto it = index.find(id);
+    if (it == index.end())
+      throw std::runtime_error("no element '" + id + "'");
+    return all[it->second];
+  }
+};
+
+// The compute sets by name.
+struct ComputeSets {
+  std::map<std::string, poplar::ComputeSet> byName;
+  poplar::ComputeSet operator()(const std::string &name) const { return byName.at(name); }
+};
 
 // The optimizer's constants; its per-step scalars are computed on the host in double.
 struct Optimizer {
@@ -105,24 +156,35 @@ struct Model {
   std::vector<const char *> computeSets;
   std::vector<unsigned> forwardStep, backwardStep; // one forward and one reverse timestep, in order
   unsigned loss, update;                           // compute sets
-  std::vector<Pattern> patterns;
-  std::vector<Element> elements;
+  std::vector<ElementDef> elements;
   unsigned globals, input, classes; // element indices; readout classes
-  unsigned numIPUs, tilesPerIPU, bytesPerTile; // the IPUModel used when no IPU is attached
+  unsigned numIPUs, tilesPerIPU, bytesPerTile;
   Optimizer optimizer;
+  void (*addVertices)(poplar::Graph &, const ComputeSets &, const Elements &);
 };
 
-inline std::string tensorName(const Element &e, const std::string &what) {
-  return e.id[0] ? std::string(e.id) + "." + what : what;
-}
+#ifndef SNNCC_DEFAULT_DEVICE
+#define SNNCC_DEFAULT_DEVICE "ipu"
+#endif
 
+// SNNCC_DEVICE=ipu: the first of the IPU devices with the model's IPUs that attaches;
+// SNNCC_DEVICE=model: an IPUModel of the plan's shape (the host runtime in a host build).
+// The default is SNNCC_DEFAULT_DEVICE ("model" in host-runtime builds, "ipu" with the SDK).
 inline poplar::Device selectDevice(const Model &m) {
-  auto manager = poplar::DeviceManager::createDeviceManager();
-  if (manager.getNumDevices() > 0) {
-    poplar::Device device = manager.getDevice(0);
-    if (device.attach())
-      return device;
+  const char *env = std::getenv("SNNCC_DEVICE");
+  const std::string kind = env && *env ? env : SNNCC_DEFAULT_DEVICE;
+  if (kind == "ipu") {
+    auto manager = poplar::DeviceManager::createDeviceManager();
+    std::vector<poplar::Device> devices = manager.getDevices(poplar::TargetType::IPU, m.numIPUs);
+    for (poplar::Device &device : devices)
+      if (device.attach())
+        return std::move(device);
+    throw std::runtime_error("no IPU device attached: " + std::to_string(devices.size()) + " devices of " +
+                             std::to_string(m.numIPUs) + " IPUs found" + (devices.empty() ? "" : ", all busy") +
+                             " (SNNCC_DEVICE=model runs the IPUModel)");
   }
+  if (kind != "model")
+    throw std::runtime_error("SNNCC_DEVICE is '" + kind + "': use ipu or model");
   poplar::IPUModel model("ipu2");
   model.numIPUs = m.numIPUs;
   model.tilesPerIPU = m.tilesPerIPU;
@@ -138,8 +200,7 @@ inline int run(const Model &m, int argc, char **argv) {
   using namespace poplar::program;
   const unsigned T = m.timesteps, B = m.batch;
   const unsigned GLOBALS = m.globals, INPUT = m.input, CLASSES = m.classes, LOSS = m.loss, UPDATE = m.update;
-  const std::vector<Pattern> &patterns = m.patterns;
-  const std::vector<Element> &elements = m.elements;
+  const std::vector<ElementDef> &elements = m.elements;
   try {
     const bool training = argc == 8 && std::string(argv[1]) == "--train";
     if (!training && (argc < 4 || argc > 5)) {
@@ -155,16 +216,19 @@ inline int run(const Model &m, int argc, char **argv) {
     graph.addCodelets(std::string(SNNCC_CODELETS_DIR) + "/snncc_generic.cpp");
     graph.addCodelets(std::string(SNNCC_CODELETS_DIR) + "/model.cpp");
 
-    // ---- tensors (flat; layouts in snncc/lower/program.py)
+    // ---- tensors (flat; layouts in snncc/lower/program.py), zero unless the host always
+    // writes them, host handles only for what the host writes or reads
+    Elements E;
     std::map<std::string, Tensor> tensors;
     auto V = [&](const std::string &name) -> Tensor & { return tensors.at(name); };
-    for (const Element &e : elements)
+    for (const ElementDef &e : elements) {
+      Element el{&e, B, {}};
       for (const TensorDef &d : e.tensors) {
         const std::size_t n = d.map == NEURON ? d.rows * e.tiles.hi(e.tiles.numTiles - 1)
                               : d.map == LIST ? d.rows * B
                               : d.map == PARTIALS ? d.rows * e.tiles.numTiles
                               : d.map == CHUNKS ? chunkSize(d.rows, e.tiles) * e.tiles.numTiles : d.rows;
-        const std::string name = tensorName(e, d.what);
+        const std::string name = tensorName(e.id, d.what);
         Tensor t = tensors[name] = graph.addVariable(d.isFloat ? FLOAT : UNSIGNED_INT, {n}, name);
         if (d.map == NEURON)
           mapNeuron(graph, t, e.tiles, unsigned(d.rows));
@@ -176,100 +240,46 @@ inline int run(const Model &m, int argc, char **argv) {
           mapChunks(graph, t, e.tiles, d.rows);
         else
           graph.setTileMapping(t, e.tiles.firstTile);
+        if (d.host & ZERO) {
+          if (d.isFloat)
+            graph.setInitialValue(t, 0.0f);
+          else
+            graph.setInitialValue(t, 0u);
+        }
+        if (d.host & WRITE)
+          graph.createHostWrite(name, t);
+        if (d.host & READ)
+          graph.createHostRead(name, t);
+        el.tensors.emplace(d.what, std::make_pair(t, &d));
       }
+      E.index.emplace(e.id, E.all.size());
+      E.all.push_back(std::move(el));
+    }
+    E.globals = &E.all[GLOBALS];
     Tensor zeroT = graph.addConstant<unsigned>(UNSIGNED_INT, {1}, 0u, "t.first");
     Tensor lastT = graph.addConstant<unsigned>(UNSIGNED_INT, {1}, T - 1, "t.last");
     graph.setTileMapping(zeroT, elements[GLOBALS].tiles.firstTile);
     graph.setTileMapping(lastT, elements[GLOBALS].tiles.firstTile);
 
-    // ---- compute sets and their vertices: per element and group, one vertex per tile
+    // ---- compute sets and their vertices (program.cpp's builders)
     std::vector<ComputeSet> cs;
-    for (const char *name : m.computeSets)
+    ComputeSets sets;
+    for (const char *name : m.computeSets) {
       cs.push_back(graph.addComputeSet(name));
-    auto constant = [](const Element &e, const char *name) {
-      for (const auto &kv : e.values)
-        if (std::string(kv.first) == name)
-          return kv.second;
-      throw std::runtime_error("element '" + std::string(e.id) + "' has no constant '" + name + "'");
-    };
-    auto rowsOf = [&](const Element &e, const char *what) {
-      for (const TensorDef &d : e.tensors)
-        if (std::string(d.what) == what)
-          return std::pair<std::size_t, Map>(d.rows, d.map);
-      throw std::runtime_error("element '" + std::string(e.id) + "' has no tensor '" + what + "'");
-    };
-    for (const Element &e : elements)
-      for (const Group &g : e.groups) {
-        const Pattern &pat = patterns[g.pattern];
-        const Element &home = pat.over == SOURCE_NEURONS ? elements[unsigned(e.source)] : e;
-        const Layout &L = home.tiles;
-        const unsigned count = pat.over == LISTS ? L.listTiles : pat.over == ONE ? 1 : L.numTiles;
-        for (unsigned j = 0; j < count; ++j) {
-          const unsigned lo = pat.over == LISTS ? L.listBegin(j, B) : L.lo(j);
-          const unsigned hi = pat.over == LISTS ? L.listEnd(j, B) : L.hi(j);
-          if (pat.over == LISTS && hi == lo)
-            continue;
-          VertexRef v = graph.addVertex(cs[g.computeSet], g.vertex);
-          for (const Bind &b : pat.binds) {
-            if (b.role == VALUE) {
-              const std::string w = b.what;
-              if (w == "+1" || w == "-1")
-                graph.setInitialValue(v[b.field], w == "+1" ? 1 : -1);
-              else if (w == "lo" || w == "b0")
-                graph.setInitialValue(v[b.field], lo);
-              else if (w == "n" || w == "nb")
-                graph.setInitialValue(v[b.field], hi - lo);
-              else if (w == "ne") {
-                const auto &chunks = *std::find_if(e.tensors.begin(), e.tensors.end(), [](const TensorDef &d) { return d.map == CHUNKS; });
-                graph.setInitialValue(v[b.field], unsigned(chunkEnd(chunks.rows, L, j) - chunkBegin(chunks.rows, L, j)));
-              }
-              else
-                graph.setInitialValue(v[b.field], constant(e, b.what));
-              continue;
-            }
-            const Element &owner = b.role == SELF ? e
-                                   : b.role == SOURCE ? elements[unsigned(e.source)]
-                                   : b.role == TARGET ? elements[unsigned(e.target)]
-                                   : b.role == IN ? elements[e.incoming[b.index]]
-                                   : b.role == IN_SOURCE ? elements[unsigned(elements[e.incoming[b.index]].source)]
-                                                         : elements[GLOBALS];
-            Tensor &t = V(tensorName(owner, b.what));
-            if (b.slice == ELEM0) {
-              graph.connect(v[b.field], t[0]);
-            } else if (b.slice == WHOLE) {
-              graph.connect(v[b.field], t);
-            } else if (b.slice == SAMPLES) {
-              graph.connect(v[b.field], samplesOf(t, owner.tiles, B, lo, hi - lo));
-            } else if (b.slice == CHUNK) {
-              graph.connect(v[b.field], chunkOf(t, owner.tiles, rowsOf(owner, b.what).first, j));
-            } else if (b.slice == COLUMNS) {
-              graph.connect(v[b.field], columnsOf(t, B, rowsOf(owner, b.what).first / B, lo, hi));
-            } else {
-              const auto rm = rowsOf(owner, b.what);
-              if (rm.second == CHUNKS)
-                graph.connect(v[b.field], t.slice(chunkBegin(rm.first, owner.tiles, j), chunkEnd(rm.first, owner.tiles, j)));
-              else {
-                const std::size_t a = rm.second == PARTIALS ? j : lo, z = rm.second == PARTIALS ? j + 1 : hi;
-                graph.connect(v[b.field], t.slice(rm.first * a, rm.first * z));
-              }
-            }
-          }
-          graph.setTileMapping(v, pat.over == LISTS ? L.listTile(j) : pat.over == ONE ? L.firstTile : L.tile(j));
-        }
-      }
+      sets.byName.emplace(name, cs.back());
+    }
+    m.addVertices(graph, sets, E);
 
     // ---- streams and the training step
-    const Element &input = elements[INPUT];
-    Tensor &inIdsT = V(tensorName(input, "ids")), &inCountsT = V(tensorName(input, "counts")),
-           &inOverflowT = V(tensorName(input, "overflow"));
+    const ElementDef &input = elements[INPUT];
+    Tensor &inIdsT = V(tensorName(input.id, "ids")), &inCountsT = V(tensorName(input.id, "counts")),
+           &inOverflowT = V(tensorName(input.id, "overflow"));
     DataStream inIds = graph.addHostToDeviceFIFO("in.ids", UNSIGNED_INT, inIdsT.numElements());
     DataStream inCounts = graph.addHostToDeviceFIFO("in.counts", UNSIGNED_INT, inCountsT.numElements());
     DataStream inOverflow = graph.addHostToDeviceFIFO("in.overflow", UNSIGNED_INT, inOverflowT.numElements());
     DataStream inLabels = graph.addHostToDeviceFIFO("in.labels", UNSIGNED_INT, B);
-    for (const auto &kv : tensors) {
-      graph.createHostWrite(kv.first, kv.second);
-      graph.createHostRead(kv.first, kv.second);
-    }
+    // the optimizer's per-step scalars, filled by the host before each training step
+    DataStream inHyper = graph.addHostToDeviceFIFO("in.hyper", FLOAT, V("hyper").numElements());
     Sequence forward, backward;
     for (unsigned c : m.forwardStep)
       forward.add(Execute(cs[c]));
@@ -285,14 +295,14 @@ inline int run(const Model &m, int argc, char **argv) {
     };
     streamOut("loss");
     streamOut("scores");
-    for (const Element &e : elements)
+    for (const ElementDef &e : elements)
       if (e.flags & SPIKES) {
-        streamOut(tensorName(e, "counts"));
-        streamOut(tensorName(e, "overflow"));
+        streamOut(tensorName(e.id, "counts"));
+        streamOut(tensorName(e.id, "overflow"));
       }
     Sequence batchIn{Copy(inIds, inIdsT), Copy(inCounts, inCountsT), Copy(inOverflow, inOverflowT),
                      Copy(inLabels, V("labels")), Copy(zeroT, V("t")), Repeat(T, forward), Execute(cs[LOSS])};
-    Sequence step{batchIn, Copy(lastT, V("t")), Repeat(T, backward), Execute(cs[UPDATE]), report};
+    Sequence step{Copy(inHyper, V("hyper")), batchIn, Copy(lastT, V("t")), Repeat(T, backward), Execute(cs[UPDATE]), report};
     Sequence evaluate{batchIn, report};
     enum : unsigned { TRAIN_STEP = 0, EVALUATE = 1 };
 
@@ -307,22 +317,14 @@ inline int run(const Model &m, int argc, char **argv) {
       throw std::runtime_error("no output stream '" + name + "'");
     };
 
-    // ---- initial values: every tensor zero, then the weights from INIT
+    // ---- initial values: the weights and per-neuron parameters from INIT (the rest is zero)
     auto writeFloats = [&](const std::string &name, const std::vector<float> &v) {
       engine.writeTensor(name, v.data(), v.data() + v.size());
     };
-    for (const auto &kv : tensors) {
-      if (kv.second.elementType() == FLOAT)
-        writeFloats(kv.first, std::vector<float>(kv.second.numElements(), 0.0f));
-      else {
-        std::vector<unsigned> z(kv.second.numElements(), 0u);
-        engine.writeTensor(kv.first, z.data(), z.data() + z.size());
-      }
-    }
-    for (const Element &e : elements) {
+    for (const ElementDef &e : elements) {
       for (const TensorDef &d : e.tensors)
-        if (d.init)
-          writeFloats(tensorName(e, d.what), toTiles(need(init, std::string(d.what) + "." + e.id, F32, e.size, initPath).values<float>(), e.tiles, 1, e.size));
+        if (d.host & PARAM)
+          writeFloats(tensorName(e.id, d.what), toTiles(need(init, std::string(d.what) + "." + e.id, F32, e.size, initPath).values<float>(), e.tiles, 1, e.size));
       if (!(e.flags & PROJECTION))
         continue;
       const std::string id = e.id;
@@ -332,14 +334,19 @@ inline int run(const Model &m, int argc, char **argv) {
     }
     for (const auto &kv : init) // a checkpoint's device tensors (weights, optimizer state), as they were
       if (kv.first.rfind("dev.", 0) == 0) {
-        const auto it = tensors.find(kv.first.substr(4));
-        if (it == tensors.end() || it->second.numElements() != kv.second.elements() || kv.second.dtype != (it->second.elementType() == FLOAT ? F32 : U32))
+        const std::string name = kv.first.substr(4);
+        const TensorDef *d = nullptr;
+        for (const Element &e : E.all)
+          for (const auto &t : e.tensors)
+            if (tensorName(e.def->id, t.first) == name)
+              d = t.second.second;
+        if (!d || !(d->host & WRITE) || V(name).numElements() != kv.second.elements() || kv.second.dtype != (d->isFloat ? F32 : U32))
           throw std::runtime_error(initPath + ": tensor '" + kv.first + "' does not fit this program");
-        engine.writeTensor(it->first, kv.second.data.data(), kv.second.data.data() + kv.second.data.size());
+        engine.writeTensor(name, kv.second.data.data(), kv.second.data.data() + kv.second.data.size());
       }
 
     // ---- input spike-id lists (the drop rule of snncc.torch); x(b, t) points at sample b's inputs at t or is null
-    const Element &in = elements[INPUT];
+    const ElementDef &in = elements[INPUT];
     const unsigned inSize = in.size, inCap = in.rows;
     std::vector<unsigned> ids(std::size_t(B) * T * inCap, 0u), counts(std::size_t(B) * T * 2, 0u), overflow(std::size_t(B) * T, 0u);
     std::vector<unsigned> labels(B, 0u);
@@ -365,16 +372,19 @@ inline int run(const Model &m, int argc, char **argv) {
     engine.connectStream("in.counts", counts.data(), counts.data() + counts.size());
     engine.connectStream("in.overflow", overflow.data(), overflow.data() + overflow.size());
     engine.connectStream("in.labels", labels.data(), labels.data() + labels.size());
+    std::vector<float> hyper(V("hyper").numElements(), 0.0f);
+    engine.connectStream("in.hyper", hyper.data(), hyper.data() + hyper.size());
 
-    // the optimizer's per-step scalars, computed on the host in double (k counts from 1)
+    // the optimizer's per-step scalars, computed on the host in double (k counts from 1),
+    // streamed in at the start of the next training step
     auto setHyper = [&](unsigned k) {
       const Optimizer &o = m.optimizer;
-      const std::vector<float> hyper =
+      const std::vector<float> h =
           o.adam ? std::vector<float>{float(1.0 - o.beta1), float(o.beta2), float(1.0 - o.beta2), float(o.eps),
                                       float(-(o.lr / (1.0 - std::pow(o.beta1, double(k))))),
                                       float(std::sqrt(1.0 - std::pow(o.beta2, double(k)))), 0.0f, 0.0f}
                  : std::vector<float>{float(-o.lr), float(o.momentum), k == 1 ? 1.0f : 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
-      writeFloats("hyper", hyper);
+      std::copy(h.begin(), h.end(), hyper.begin());
     };
 
     if (!training) {
@@ -406,22 +416,28 @@ inline int run(const Model &m, int argc, char **argv) {
         engine.readTensor(name, v.data(), v.data() + v.size());
         return v;
       };
-      auto history = [&](const Element &e, const char *what) { // [T][B][N], without the initial state
-        const auto all = fromTiles(readFloats(tensorName(e, what)), e.tiles, (T + 1) * B, e.size);
+      auto history = [&](const ElementDef &e, const char *what) { // [T][B][N], without the initial state
+        const auto all = fromTiles(readFloats(tensorName(e.id, what)), e.tiles, (T + 1) * B, e.size);
         return std::vector<float>(all.begin() + std::ptrdiff_t(std::size_t(B) * e.size), all.end());
       };
+      // the last step's loss, scores, spike counts and overflow from its output streams
+      auto streamedAs = [&](const std::string &name, auto zero) {
+        using U = decltype(zero);
+        const auto *p = reinterpret_cast<const U *>(streamed(name));
+        return std::vector<U>(p, p + V(name).numElements());
+      };
       std::vector<HostTensor> out;
-      const auto loss = readFloats("loss");
+      const auto loss = streamedAs("loss", 0.0f);
       float lossSum = 0.0f;
       for (float l : loss)
         lossSum += l;
       out.push_back(makeTensor("loss", F32, {1}, std::vector<float>{lossSum * (1.0f / float(B))}));
-      out.push_back(makeTensor("scores", F32, {B, CLASSES}, readFloats("scores")));
+      out.push_back(makeTensor("scores", F32, {B, CLASSES}, streamedAs("scores", 0.0f)));
       bool overflowError = false;
-      for (const Element &e : elements) {
+      for (const ElementDef &e : elements) {
         const std::string id = e.id;
         if (e.flags & SPIKES) {
-          const auto ids_ = readUnsigned(id + ".ids"), counts_ = readUnsigned(id + ".counts"), ovf = readUnsigned(id + ".overflow");
+          const auto ids_ = readUnsigned(id + ".ids"), counts_ = streamedAs(id + ".counts", 0u), ovf = streamedAs(id + ".overflow", 0u);
           out.push_back(makeTensor("spikes." + id, F32, {T, B, e.size}, listsToDense(ids_, counts_, T, B, e.size, e.rows, 0)));
           if (e.flags & GRAD_MASK)
             out.push_back(makeTensor("grad_mask." + id, F32, {T, B, e.size}, listsToDense(ids_, counts_, T, B, e.size, e.rows, 1)));
@@ -482,7 +498,7 @@ inline int run(const Model &m, int argc, char **argv) {
         throw std::runtime_error(dataPath + ": label " + std::to_string(y) + " is not below " + std::to_string(CLASSES));
 
     std::cout << std::setprecision(9) << "populations";
-    for (const Element &e : elements)
+    for (const ElementDef &e : elements)
       if (e.flags & SPIKES)
         std::cout << ' ' << e.id;
     std::cout << std::endl;
@@ -509,11 +525,11 @@ inline int run(const Model &m, int argc, char **argv) {
         correct += best == labels[b] ? 1u : 0u;
       }
       std::vector<unsigned long long> spikes, over;
-      for (const Element &e : elements) {
+      for (const ElementDef &e : elements) {
         if (!(e.flags & SPIKES))
           continue;
-        const unsigned *cnt = reinterpret_cast<const unsigned *>(streamed(tensorName(e, "counts")));
-        const unsigned *ovf = reinterpret_cast<const unsigned *>(streamed(tensorName(e, "overflow")));
+        const unsigned *cnt = reinterpret_cast<const unsigned *>(streamed(tensorName(e.id, "counts")));
+        const unsigned *ovf = reinterpret_cast<const unsigned *>(streamed(tensorName(e.id, "overflow")));
         unsigned long long sp = 0, ov = 0;
         for (unsigned b = 0; b < n; ++b)
           for (unsigned t = 0; t < T; ++t) {
@@ -548,14 +564,15 @@ inline int run(const Model &m, int argc, char **argv) {
       }
       for (std::size_t i = 0, index = 1; i < nTest; i += B, ++index)
         batchRun("test", epoch, index, testX, testY, testPos.data() + i, unsigned(std::min<std::size_t>(B, nTest - i)), EVALUATE);
-      // the weights (and, as "dev.<tensor>", every projection tensor a resumed run needs) after the epoch
+      // the weights (and, as "dev.<tensor>", every projection tensor a resumed run needs:
+      // those with a host write handle) after the epoch
       std::vector<HostTensor> out;
-      for (const Element &e : elements) {
+      for (const ElementDef &e : elements) {
         if (!(e.flags & PROJECTION))
           continue;
         for (const TensorDef &d : e.tensors) {
-          const std::string what = d.what, name = tensorName(e, what);
-          if (what == "dw" || what == "db" || what == "partials" || what == "sums")
+          const std::string what = d.what, name = tensorName(e.id, what);
+          if (!(d.host & WRITE))
             continue;
           std::vector<float> v(V(name).numElements());
           engine.readTensor(name, v.data(), v.data() + v.size());
