@@ -246,13 +246,13 @@ def _row(e: Element, pops: dict[str, PopulationProgram], projs: dict[str, Projec
 
     if e.kind == "population":
         p = pops[e.id]
+        has = {_what(e, t) for t in e.tensors}
         flags = ((("SPIKES",) if p.spikes else ()) + (("GRAD_MASK",) if p.sparse_backward else ())
                  + (("OVERFLOW_ERROR",) if p.spikes and p.overflow == "error" else ())
-                 + (("MEMBRANE",) if p.kind == "neuron" else ()) + (("SYNAPSE",) if p.model == "cuba_lif" else ()))
+                 + (("MEMBRANE",) if "mem" in has else ()) + (("SYNAPSE",) if "syn" in has else ()))
         # single-batch results read back: the spike ids (counts and overflow come through the
-        # per-batch output streams), membranes and synaptic currents
-        read = ({"ids"} if p.spikes else set()) | ({"mem"} if p.kind == "neuron" else set()) | (
-            {"syn"} if p.model == "cuba_lif" else set())
+        # per-batch output streams), the membrane and synaptic-current histories
+        read = {"ids", "mem", "syn"} & has
         return ElementRow(e, p.size, p.capacity, flags,
                           tuple(tensor(t, t.init, _what(e, t) in read, t.init) for t in e.tensors), calls)
     if e.kind == "projection":
