@@ -98,11 +98,11 @@ def test_program_calls_only_listed_poplar_functions(tmp_path):
 
 
 def test_shd_deep_16ipu_program_grows_with_layers_only():
-    # 193 hidden layers: about eight builder calls and two table lines per layer and its
-    # projection, besides the builders (2,652 lines; 23,297 when it was unrolled per tile)
+    # 193 hidden layers: about nine builder calls and two table lines per layer and its
+    # projection, besides the builders (2,914 lines; 23,297 when it was unrolled per tile)
     _, files = compile_spec(ROOT / "examples/shd_deep_16ipu.json")
     lines = len(files["program.cpp"].splitlines())
-    assert lines < 3000, lines
+    assert lines < 3500, lines
 
 
 @pytest.mark.slow
