@@ -277,8 +277,9 @@ def list_slot_vertex(lagged: bool) -> VertexDecl:
     so that the ring holds timesteps t - lag .. t for the reverse timestep t."""
     fields = [_t(), _vec("ids", "Input", "unsigned", "self", "ids", doc="[nb][T][C]"),
               _vec("counts", "Input", "unsigned", "self", "counts", doc="[nb][T][2]"),
-              _vec("ringIds", "Output", "unsigned", "self", "ringIds", doc="[nb][slots][C]"),
-              _vec("ringCounts", "Output", "unsigned", "self", "ringCounts", doc="[nb][slots][2]"),
+              # InOut: an execution writes one slot of the ring, the others must persist
+              _vec("ringIds", "InOut", "unsigned", "self", "ringIds", doc="[nb][slots][C]"),
+              _vec("ringCounts", "InOut", "unsigned", "self", "ringCounts", doc="[nb][slots][2]"),
               _val("nb", "nb"), _val("C", "C"), _val("slots", "slots")]
     if lagged:
         fields.append(_val("lag", "lag"))

@@ -15,6 +15,21 @@ namespace snncc {
 static constexpr auto ONE_PTR = poplar::VectorLayout::ONE_PTR;
 static constexpr auto SPAN = poplar::VectorLayout::SPAN;
 
+// Worker wid's contiguous block [*begin, *end) of an n-element vector of T, as
+// PopLibs splits elementwise work: whole 64-bit groups (8 / sizeof(T)
+// elements), so that each block starts 8-byte aligned (the vectors are) and a
+// worker can load and store 64 bits at a time; the first (groups mod workers)
+// workers take one group more. One divide per call, none per element.
+template <typename T>
+inline void workerBlock(unsigned n, unsigned wid, unsigned workers, unsigned *begin, unsigned *end) {
+  constexpr unsigned group = 8 / sizeof(T);
+  const unsigned groups = (n + group - 1) / group;
+  const unsigned q = groups / workers, r = groups % workers;
+  const unsigned g0 = wid * q + (wid < r ? wid : r), g1 = g0 + q + (wid < r ? 1 : 0);
+  *begin = g0 * group < n ? g0 * group : n;
+  *end = g1 * group < n ? g1 * group : n;
+}
+
 // t += delta (the timestep counter of the forward and the reverse loop).
 class Tick : public Vertex {
 public:
@@ -31,7 +46,8 @@ public:
 //   w = w + stepSize m / (sqrt(v) / bc2Sqrt + eps)
 // hyper = {1 - b1, b2, 1 - b2, eps, stepSize = -lr / (1 - b1^k),
 //          bc2Sqrt = sqrt(1 - b2^k)}, computed by the host in double for
-// step k and written before each step. Worker w takes elements w, w + 6, ...
+// step k and written before each step. Each worker takes a contiguous block
+// (workerBlock).
 template <typename T> class AdamUpdate : public MultiVertex {
 public:
   AdamUpdate();
@@ -45,7 +61,9 @@ public:
   void compute(unsigned wid) {
     const float oneMinusB1 = hyper[0], b2 = hyper[1], oneMinusB2 = hyper[2];
     const float eps = hyper[3], stepSize = hyper[4], bc2Sqrt = hyper[5];
-    for (unsigned i = wid; i < w.size(); i += numWorkers()) {
+    unsigned begin, end;
+    workerBlock<T>(w.size(), wid, numWorkers(), &begin, &end);
+    for (unsigned i = begin; i < end; ++i) {
       const float gi = float(g[i]);
       const float mi = float(m[i]) + oneMinusB1 * (gi - float(m[i]));
       const float vi = float(v[i]) * b2 + oneMinusB2 * gi * gi;
@@ -73,7 +91,9 @@ public:
   void compute(unsigned wid) {
     const float negLr = hyper[0], momentum = hyper[1];
     const bool first = hyper[2] > 0.5f;
-    for (unsigned i = wid; i < w.size(); i += numWorkers()) {
+    unsigned begin, end;
+    workerBlock<T>(w.size(), wid, numWorkers(), &begin, &end);
+    for (unsigned i = begin; i < end; ++i) {
       float b = float(g[i]);
       if (momentum > 0.0f && !first)
         b = momentum * float(buf[i]) + b;
@@ -95,7 +115,9 @@ public:
 
   void compute(unsigned wid) {
     const float negLr = hyper[0];
-    for (unsigned i = wid; i < w.size(); i += numWorkers())
+    unsigned begin, end;
+    workerBlock<T>(w.size(), wid, numWorkers(), &begin, &end);
+    for (unsigned i = begin; i < end; ++i)
       w[i] = T(float(w[i]) + negLr * float(g[i]));
   }
 };
