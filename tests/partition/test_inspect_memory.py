@@ -62,7 +62,7 @@ def test_population_bytes_hand_computed():
     assert l1["state"] == 3 * n * e  # beta, threshold, gradient level per neuron
     # membranes (T + 1) B n, and on the list tiles ids T C, counts T 2, overflow T per sample
     assert l1["history"] == (T + 1) * B * n * e + B * T * (C + 2 + 1) * 4
-    assert l1["spike_lists"] == B * (C + 2) * 4 + B * n * e  # the ring (1 slot) of ids and counts; memNow
+    assert l1["spike_lists"] == B * (C + 2) * 4 + B * n * e  # the ring (1 slot) of ids and counts; the spike codes
     assert l1["reduction"] == 0  # its input is an input population: no partials
     # l2 without a gradient threshold keeps every membrane too; its list capacity is its size
     assert int(rows["l2"][CAT["history"]]) == (T + 1) * B * 4 * e + B * T * (4 + 2 + 1) * 4
