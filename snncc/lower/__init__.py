@@ -15,6 +15,7 @@ from .. import vertices as V
 from ..ir import ModelGraph
 from ..partition.plan import Plan
 from ..vertices import BIAS_NAMES
+from . import host as _host
 from .check import check_program
 from .classes import class_keys, class_keys_projection
 from .program import (
@@ -207,9 +208,9 @@ def _tables(pops, projs, pop_facts, proj_facts, compute_sets, st, optimizer: Opt
     return tuple(vtypes), tuple(patterns), tuple(elements)
 
 
-#: value fields set from the vertex's tile (program.cpp computes them; "ne": the entries of a
-#: chunks tensor on the tile); the others are element constants
-TILE_VALUES = frozenset({"n", "lo", "b0", "nb", "ne", "+1", "-1"})
+#: value fields that are not element constants: set from the vertex's tile, or literals
+#: (snncc.lower.host, which lays them out)
+TILE_VALUES = frozenset(_host.TILE_VALUES) | frozenset(_host.LITERALS)
 
 
 def _values(groups, vtypes, consts: dict[str, int]) -> tuple[tuple[str, int], ...]:
