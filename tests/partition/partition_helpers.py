@@ -108,3 +108,14 @@ def check_invariants(ir, plan) -> None:
                 held[lo : lo + pl.samples_per_list_tile] += 1
             assert (held == 1).all()
             assert len({pl.list_tile(j) for j in range(pl.list_tiles)}) == pl.list_tiles
+
+
+def large_layer_ir():
+    """A layer of 400 neurons of 200 inputs each (1.3 MB with Adam) before a 2-neuron readout of
+    its own, on an IPU of 64 tiles of 64 KiB: it needs at least 20 tiles."""
+    return ir_of(document(
+        [{"kind": "input", "id": "inp", "size": 200, "sparsity": {"max_spikes": 10}},
+         {"kind": "neuron", "id": "hid", "size": 400, "neuron": {"model": "lif", "beta": 0.9}},
+         {"kind": "neuron", "id": "out", "size": 2, "neuron": {"model": "lif", "beta": 0.9}}],
+        [{"id": "p", "source": "inp", "target": "hid"}, {"id": "q", "source": "hid", "target": "out", "delay": 1}],
+        "out", target={"tiles_per_ipu": 64, "bytes_per_tile": 65536}))

@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from partition_helpers import ROOT, brute_force_tile_bytes, static_bytes, check_invariants, document, example_ir, ir_of
+from partition_helpers import large_layer_ir, ROOT, brute_force_tile_bytes, static_bytes, check_invariants, document, example_ir, ir_of
 from snncc.cli import main
 from snncc.partition import PlanError, make_plan
 from snncc.partition.cycles import forward_cycles
@@ -131,13 +131,7 @@ def test_memory_bound_layout_spreads_a_large_layer():
     # 200 x 400 weights with Adam: 1.3 MB for the layer, tiles of 64 KiB: needs >= 20 tiles (a small
     # readout of its own: the loss tile of a readout of 400 neurons on every tile would not fit the
     # receive buffers of the loss, which reads the readout's lists whole)
-    doc = document(
-        [{"kind": "input", "id": "inp", "size": 200, "sparsity": {"max_spikes": 10}},
-         {"kind": "neuron", "id": "hid", "size": 400, "neuron": {"model": "lif", "beta": 0.9}},
-         {"kind": "neuron", "id": "out", "size": 2, "neuron": {"model": "lif", "beta": 0.9}}],
-        [{"id": "p", "source": "inp", "target": "hid"}, {"id": "q", "source": "hid", "target": "out", "delay": 1}],
-        "out", target={"tiles_per_ipu": 64, "bytes_per_tile": 65536})
-    ir = ir_of(doc)
+    ir = large_layer_ir()
     plan = make_plan(ir)
     check_invariants(ir, plan)
     assert plan.placement("hid").num_tiles >= 20

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from partition_helpers import check_invariants, document, example_ir, ir_of
+from partition_helpers import large_layer_ir, check_invariants, document, example_ir, ir_of
 from snncc.cli import main
 from snncc.partition import PlanError, make_plan
 from snncc.partition.cost import receive_peaks
@@ -76,13 +76,7 @@ def test_the_partitioner_spreads_a_population_to_make_room_for_receive_buffers()
     # overflows by its receive buffers; spread over more tiles, the slices leave room for them
     from snncc.partition import _place
 
-    doc = document(
-        [{"kind": "input", "id": "inp", "size": 200, "sparsity": {"max_spikes": 10}},
-         {"kind": "neuron", "id": "hid", "size": 400, "neuron": {"model": "lif", "beta": 0.9}},
-         {"kind": "neuron", "id": "out", "size": 2, "neuron": {"model": "lif", "beta": 0.9}}],
-        [{"id": "p", "source": "inp", "target": "hid"}, {"id": "q", "source": "hid", "target": "out", "delay": 1}],
-        "out", target={"tiles_per_ipu": 64, "bytes_per_tile": 65536})
-    ir = ir_of(doc)
+    ir = large_layer_ir()
     memories = {p.id: population_memory(ir, p) for p in ir.populations}
     first, _, table = _place(ir, memories)
     table[:, CAT["receive"]] = receive_peaks(ir, memories, first, len(table))[0].bytes
