@@ -90,6 +90,7 @@ struct CSPlan {
   /// are the same either way.
   bool parallel = false;
   std::uint64_t executions = 0;
+  std::uint64_t nanoseconds = 0; ///< wall time of all executions so far
 };
 
 struct StreamConn {

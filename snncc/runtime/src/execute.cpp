@@ -2,6 +2,7 @@
 // Execution: the program tree walked on the host, each compute set a BSP
 // superstep whose tiles run on the thread pool, copies and stream transfers
 // as exchange would move the bytes.
+#include <chrono>
 #include <exception>
 
 #include "engine.hpp"
@@ -25,6 +26,7 @@ void poison(const Poison &x) {
 
 void EngineState::runComputeSet(CSPlan &cs) {
   ++cs.executions;
+  const auto start = std::chrono::steady_clock::now();
   std::mutex errMutex;
   std::size_t errTile = ~std::size_t(0);
   std::string errText;
@@ -71,6 +73,9 @@ void EngineState::runComputeSet(CSPlan &cs) {
     pool->parallelFor(cs.tiles.size(), work);
   else
     ThreadPool::serialFor(cs.tiles.size(), work);
+  cs.nanoseconds += std::chrono::duration_cast<std::chrono::nanoseconds>(
+                        std::chrono::steady_clock::now() - start)
+                        .count();
   if (errPtr)
     std::rethrow_exception(errPtr);
   if (errTile != ~std::size_t(0))

@@ -191,8 +191,10 @@ Report report(const poplar::Engine &engine) {
   const host::EngineState &e = host::EngineAccess::state(engine);
   Report r = e.memory;
   r.numThreads = e.numThreads;
-  for (unsigned c = 0; c < e.computeSets.size(); ++c)
+  for (unsigned c = 0; c < e.computeSets.size(); ++c) {
     r.computeSets[c].executions = e.computeSets[c].executions;
+    r.computeSets[c].nanoseconds = e.computeSets[c].nanoseconds;
+  }
   r.copyExchangeBytes = e.copyExchangeBytes;
   r.streamBytesToDevice = e.streamIn;
   r.streamBytesToHost = e.streamOut;
@@ -242,7 +244,7 @@ std::string Report::toJSON() const {
       << ", \"numVertices\": " << c.numVertices << ", \"numTiles\": " << c.numTiles
       << ", \"exchangeBytes\": " << c.exchangeBytes
       << ", \"maxTileReceiveBytes\": " << c.maxTileReceiveBytes
-      << ", \"executions\": " << c.executions << "}";
+      << ", \"executions\": " << c.executions << ", \"nanoseconds\": " << c.nanoseconds << "}";
   }
   o << "]}";
   return o.str();

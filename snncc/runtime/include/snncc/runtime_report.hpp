@@ -29,6 +29,7 @@ struct ComputeSetReport {
   /// element's tile (inputs and outputs), per execution.
   std::uint64_t exchangeBytes = 0;
   std::uint64_t executions = 0; ///< times run so far
+  std::uint64_t nanoseconds = 0; ///< host wall time of those executions
   /// The largest receive bytes of one tile in this compute set (the
   /// exchangeBytes of the vertices of that tile).
   std::uint64_t maxTileReceiveBytes = 0;
