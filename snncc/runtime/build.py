@@ -156,7 +156,12 @@ def build_cmake_project(
         fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be building it
         if (build_dir / _OK_MARKER).is_file():
             return build_dir
-        build_dir.mkdir(exist_ok=True)
+        # Left by a build that failed or was killed, possibly of an identical copy of the
+        # project elsewhere (CMake refuses a build tree configured for another source
+        # directory): the cache's own files, started afresh.
+        if build_dir.exists():
+            shutil.rmtree(build_dir)
+        build_dir.mkdir()
         configure = [
             "cmake",
             "-S",

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from snncc.runtime import BuildError, build_cmake_project, runtime_dir
+from snncc.runtime import build as build_module
 
 CODELETS = Path(__file__).resolve().parent / "programs" / "codelets"
 STRICT = ["g++", "-std=c++17", "-Wall", "-Wextra", "-Werror", "-Wdouble-promotion", "-fsyntax-only"]
@@ -67,3 +68,19 @@ def test_compile_failure_names_the_first_compiler_error(tmp_path):
         build_cmake_project(proj, cache_root=tmp_path / "cache")
     assert e.value.stage == "build"
     assert "main.cpp" in e.value.first_error and "undefined_name" in e.value.first_error
+
+
+def test_an_identical_project_builds_after_a_failed_build_of_its_copy(tmp_path):
+    # The cache is keyed by content: a copy elsewhere shares the build tree that a failed
+    # (or killed) build of the first copy left configured for that first directory.
+    cmake = ("cmake_minimum_required(VERSION 3.16)\nproject(p LANGUAGES CXX)\n"
+             "add_executable(main main.cpp)\n")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = _project(tmp_path / "a", cmake, "int main() { return 0; }\n")
+    second = _project(tmp_path / "b", cmake, "int main() { return 0; }\n")
+    cache = tmp_path / "cache"
+    built = build_cmake_project(first, cache_root=cache)
+    (built / build_module._OK_MARKER).unlink()  # as if the build had died before the end
+    assert build_cmake_project(second, cache_root=cache) == built
+    assert subprocess.run([str(built / "main")]).returncode == 0
