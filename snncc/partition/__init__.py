@@ -184,7 +184,8 @@ def _place(ir: ModelGraph, memories: dict[str, PopulationMemory], limits=None):
         for arrangement in ("staged", "disjoint"):
             try:
                 placed = place_ipu(ipu, pids, groups, memories, stage, tiles=tiles, budget=budget,
-                                   workers=workers, disjoint=arrangement == "disjoint", limits=limits)
+                                   workers=workers, disjoint=arrangement == "disjoint", limits=limits,
+                                   min_neurons=target.min_neurons_per_tile)
             except Infeasible as exc:
                 failure = failure or exc
                 continue

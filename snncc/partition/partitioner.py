@@ -201,9 +201,11 @@ def _pack(items: Sequence[_Item], tiles: int) -> list[int]:
 
 
 def _items(pids: Sequence[str], memories: dict[str, PopulationMemory], tiles: int, budget: int,
-           workers: int, limits: dict[str, tuple[int, int | None]] | None = None) -> list[_Item]:
+           workers: int, limits: dict[str, tuple[int, int | None]] | None = None,
+           min_neurons: int = 1) -> list[_Item]:
     """The items of a group; `limits` bounds a population's tiles (min, max), e.g. to make room for
-    its receive buffers (snncc.partition.make_plan)."""
+    its receive buffers (snncc.partition.make_plan); min_neurons (the target's fewest neurons per
+    tile) bounds them by the population's size, unless its memory needs more."""
     items = []
     limits = limits or {}
     for pid in pids:
@@ -237,6 +239,8 @@ def _items(pids: Sequence[str], memories: dict[str, PopulationMemory], tiles: in
         least = min(max(int(counts[fitting[0]]), low), len(counts))
         if high is not None and high < least:
             raise Infeasible(pid, f"it needs {least} tiles by its memory, its receive buffers fit on at most {high}")
+        by_size = max(least, math.ceil(pop.size / min_neurons))
+        high = by_size if high is None else min(high, by_size)
         items.append(_Item(pid, pop.size, least, lambda t, c=cycles: float(c[t - 1]), high))
     return items
 
@@ -276,14 +280,14 @@ def _placements(items: Sequence[_Item], count: Sequence[int], firsts: Sequence[i
 
 def place_ipu(ipu: int, pids: Sequence[str], groups: Sequence[Sequence[str]], memories: dict[str, PopulationMemory],
               stage: dict[str, int], *, tiles: int, budget: int, workers: int, disjoint: bool,
-              limits: dict[str, tuple[int, int | None]] | None = None) -> list[Placement]:
+              limits: dict[str, tuple[int, int | None]] | None = None, min_neurons: int = 1) -> list[Placement]:
     """Placements of one IPU's populations; `groups` are its input group and its stages, in order."""
     base = ipu * tiles
     list_rot = [0]
     out: list[Placement] = []
     rot = 0
     for group in ([list(pids)] if disjoint else groups):
-        items = _items(group, memories, tiles, budget, workers, limits)
+        items = _items(group, memories, tiles, budget, workers, limits, min_neurons)
         count, offsets = _arrange(items, tiles)
         used = max(o + c for o, c in zip(offsets, count))
         start = 0 if disjoint else rot % (tiles - used + 1)

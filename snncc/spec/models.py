@@ -451,6 +451,11 @@ class IPUTarget(SpecModel):
         638976, ge=1024, description="Memory per tile in bytes (624 KiB on GC200 and Bow)."
     )
     workers_per_tile: int = Field(6, ge=1, le=16, description="Worker threads per tile.")
+    min_neurons_per_tile: int = Field(
+        1, ge=1, description="The fewest neurons of a population on one tile, unless its memory needs more "
+        "tiles: a population of N neurons is spread over at most ceil(N / this) tiles. 1 on an IPU, "
+        "where more tiles are faster; the host backend's CPU-shaped target uses 64, since there each "
+        "tile costs a vertex call and a share of every input-gradient reduction.")
     clock_hz: float = Field(1.33e9, gt=0.0, description="Tile clock in Hz (GC200 about 1.33 GHz, Bow 1.85 GHz).")
     replication_factor: int = Field(
         1, ge=1, description="Data-parallel replicas, each with num_ipus IPUs; the batch is split over them."

@@ -166,3 +166,14 @@ def test_cli_bad_file_is_one_line(tmp_path, capsys):
     assert main(["plan", str(tmp_path / "missing.json")]) == 1
     err = capsys.readouterr().err.strip()
     assert err and "\n" not in err and "Traceback" not in err
+
+
+def test_min_neurons_per_tile_bounds_a_population_by_its_size():
+    # digits on 8 tiles: 256 hidden and 10 output neurons; at least 64 per tile -> at most 4 and 1
+    # tiles; without the bound (an IPU target's 1) both spread over more.
+    spread = make_plan(example_ir("digits", tiles_per_ipu=8, bytes_per_tile=4 << 20))
+    bounded = make_plan(example_ir("digits", tiles_per_ipu=8, bytes_per_tile=4 << 20, min_neurons_per_tile=64))
+    tiles = {p.population: p.num_tiles for p in bounded.placements if p.kind == "neuron"}
+    assert tiles == {"hidden": 4, "output": 1}
+    assert all(p.num_tiles > tiles[p.population] for p in spread.placements if p.kind == "neuron")
+    check_invariants(example_ir("digits", tiles_per_ipu=8, bytes_per_tile=4 << 20, min_neurons_per_tile=64), bounded)
