@@ -226,9 +226,9 @@ def _run_epochs(loop: RunLoop, ir: ModelGraph, program, binary: Path, work: Path
     t0 = time.perf_counter()
     train_s = 0.0
 
-    def fresh(epoch: int) -> dict[str, Tally]:
+    def fresh(epoch: int, started: float | None = None) -> dict[str, Tally]:
         nonlocal bar, t0
-        t0 = time.perf_counter()
+        t0 = time.perf_counter() if started is None else started
         bar = loop.bar(epoch, range(n_batches), total=n_batches)
         return {"train": Tally(pops), "test": Tally(pops)}
 
@@ -260,16 +260,19 @@ def _run_epochs(loop: RunLoop, ir: ModelGraph, program, binary: Path, work: Path
                         train_s = time.perf_counter() - t0
                 continue
             if f[0] == "epoch":
+                # the program starts the next epoch once it printed this line, while this
+                # process still checkpoints (seconds for large models): its clock starts now
+                ended = time.perf_counter()
                 epoch = int(f[1])
                 bar.close()
-                epoch_s = time.perf_counter() - t0
+                epoch_s = ended - t0
                 wall += epoch_s
                 row = epoch_row(epoch, tally["train"], tally["test"], train_s, epoch_s, wall, s.timesteps, sizes)
                 # one file per epoch: the program may already be past this epoch (stdout is buffered)
                 loop.end_epoch(row, partial(_checkpoint, work / f"epoch.{epoch}.bin", program, ir.name, epoch, wall))
                 (work / f"epoch.{epoch - 1}.bin").unlink(missing_ok=True)
                 if epoch < last:
-                    tally = fresh(epoch + 1)
+                    tally = fresh(epoch + 1, ended)
         rc = proc.wait()
     finally:
         if proc.poll() is None:
