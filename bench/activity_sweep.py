@@ -387,17 +387,18 @@ def table(activities: list[float], best: dict, setting: dict) -> str:
         lines.append(f"| {a:g} % ({100 * cal['hidden1']:.2f} / {100 * cal['hidden2']:.2f} %) | " + " | ".join(cells)
                      + " |")
     lines.append("")
-    lines.append("Accuracy after the last epoch (test split) and the timed run's hidden spike rates, overflow "
-                 "(channels/hidden1/hidden2, dropped spikes in the timed epoch):")
+    lines.append("Accuracy after the last epoch (test split); hidden spike rates (snncc: the timed epoch's "
+                 "training batches; peers: the test split after training); overflow (channels/hidden1/hidden2, "
+                 "spikes dropped in the timed epoch):")
     lines.append("")
-    lines.append("| activity | variant | samples/s | test acc | hidden rates, overflow | epoch-1 train loss |")
-    lines.append("|---|---|---:|---:|---|---:|")
+    lines.append("| activity | variant | samples/s | test acc | hidden rates, overflow | epoch-1 train loss | load |")
+    lines.append("|---|---|---:|---:|---|---:|---:|")
     for a in activities:
         key = f"{a:g}"
         for v in VARIANTS:
             if (r := best[key].get(v)) is not None:
                 lines.append(f"| {a:g} % | {v} | {r['samples_per_s']:.1f} | {r['test_acc']:.4f} | {fmt_pops(r)} "
-                             f"| {r['train_loss_epoch1']:.6f} |")
+                             f"| {r['train_loss_epoch1']:.6f} | {r['load']:.2f} |")
     return "\n".join(lines)
 
 
@@ -517,7 +518,8 @@ def main() -> None:
     command = "python " + " ".join([SCRIPT, *sys.argv[1:]])
     head = (f"{command}\n{started:%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, load average {load_start[0]:.2f} at "
             f"the start, {load_end[0]:.2f} at the end; {args.samples} training + {args.test_samples} test samples, "
-            f"{args.epochs} epochs (epoch {min(2, args.epochs)} timed), {args.passes} passes, best kept; "
+            f"{args.epochs} epochs (epoch {min(2, args.epochs)} timed), {args.passes} pass{'es' if args.passes > 1 else ''}, "
+            f"best kept; "
             f"samples/s with the ratio to the faster peer")
     md = table(args.activities, best, setting)
     print()
