@@ -238,13 +238,37 @@ def test_no_integer_division_in_the_loops_of_the_generic_codelets():
     assert integer_divisions_in_loops(code, ("float", "double", "T")) == []
 
 
+#: helpers of codelets/model.cpp that only store through their last pointer argument (`out`)
+STORING_HELPERS = ("dotProducts", "listedDots")
+
+
+def _stored_by_helper(code: str, k: int) -> bool:
+    """Whether code[k:] (an Output's name after `&`) is an argument of a STORING_HELPERS call."""
+    if code[:k].rstrip()[-1:] != "&":
+        return False
+    depth = 0
+    for i in range(k - 1, -1, -1):
+        if code[i] == ")":
+            depth += 1
+        elif code[i] == "(":
+            if depth == 0:
+                return re.search(r"(\w+)\s*$", code[:i]).group(1) in STORING_HELPERS
+            depth -= 1
+        elif code[i] in ";{}":
+            return False
+    return False
+
+
 def output_reads(code: str) -> list[str]:
     """Every use of an Output field that is not a store `name[...] = ...` (a load, a compound
-    update, the whole vector); [] when the class has no Output."""
+    update, the whole vector) nor `&name[...]` passed to a STORING_HELPERS call; [] when the
+    class has no Output."""
     code = _strip_comments(code)
     out = []
     for name in re.findall(r"\bOutput<[^;]*>\s*(\w+)\s*;", code):
         for m in list(re.finditer(rf"\b{name}\b", code))[1:]:  # past the declaration
+            if _stored_by_helper(code, m.start()):
+                continue
             j = m.end()
             after = code[_close(code, j):].lstrip() if code[j] == "[" else ""
             if not (after.startswith("=") and not after.startswith("==")):
@@ -258,6 +282,9 @@ def test_the_reader_finds_reads_of_outputs():
     assert output_reads(decl + "void f() { ids[k] += 1; }") == ["ids[k] += 1; }"]
     assert output_reads(decl + "void f() { if (ids[k] == 2) x = 0; }") == ["ids[k] == 2) x = 0; }"]
     assert output_reads(decl + "void f() { ids[k] = 1; ring[k] += ring[k + 1]; }") == []
+    assert output_reads(decl + "void f() { dotProducts(&ring[0], 3, &ids[2], 4); }") == []
+    assert output_reads(decl + "void f() { dot(&ids[0], &ring[0], 3); }") == ["ids[0], &ring[0], 3); }"]
+    assert output_reads(decl + "void f() { dotProducts(ids[0], 3, &ring[2], 4); }") == ["ids[0], 3, &ring[2], 4); }"]
 
 
 def test_no_output_field_is_read(rendered):
