@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from snncc.driver import compile_spec  # noqa: E402
 
 #: the host build's codelet flags (CMake Release, snncc/runtime/CMakeLists.txt)
-FLAGS = ["-O3", "-DNDEBUG", "-std=c++17", "-ffp-contract=off", "-march=native"]
+FLAGS = ["-O3", "-DNDEBUG", "-std=c++17", "-ffp-contract=off", "-fno-math-errno", "-march=native"]
 
 DRIVER = r"""
 #include <cstdio>

@@ -16,7 +16,7 @@ from snncc.driver import compile_spec
 from codegen_helpers import ROOT
 
 #: the host build's codelet flags (CMake Release, snncc/runtime/CMakeLists.txt)
-FLAGS = ["-O3", "-DNDEBUG", "-std=c++17", "-ffp-contract=off", "-march=native"]
+FLAGS = ["-O3", "-DNDEBUG", "-std=c++17", "-ffp-contract=off", "-fno-math-errno", "-march=native"]
 
 # Reads cases (int32 kind, ns, n, G, r0, r1, count; float32 x [ns][n], w [G][n]; uint32 ids
 # [count]) and writes per case the kernel's out [ns][G] (NaN where it must not write) and
