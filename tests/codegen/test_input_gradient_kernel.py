@@ -56,16 +56,18 @@ int main(int argc, char **argv) {
 """
 
 
-@pytest.fixture(scope="module")
-def kernels(tmp_path_factory):
-    """run(cases) -> [(out, dot) per case] through the compiled driver."""
+@pytest.fixture(scope="module", params=["vector", "portable"])
+def kernels(request, tmp_path_factory):
+    """run(cases) -> [(out, dot) per case] through the compiled driver: with the compiler's
+    vector type (GCC, Clang) or the plain-array lanes of other compilers."""
     d = tmp_path_factory.mktemp("kernels")
+    variant = ["-DSNNCC_PORTABLE_LANES"] if request.param == "portable" else []
     _, files = compile_spec(ROOT / "examples/cuba.json")
     (d / "codelets").mkdir()
     (d / "codelets/model.cpp").write_bytes(files["codelets/model.cpp"])
     (d / "driver.cpp").write_text(DRIVER)
     include = ROOT / "snncc/runtime/include"
-    subprocess.run(["c++", *FLAGS, f"-I{d}", f"-I{include}", str(d / "driver.cpp"), "-o", str(d / "driver")],
+    subprocess.run(["c++", *FLAGS, *variant, f"-I{d}", f"-I{include}", str(d / "driver.cpp"), "-o", str(d / "driver")],
                    check=True, capture_output=True)
 
     def run(cases):
