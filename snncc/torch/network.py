@@ -1,4 +1,4 @@
-"""The reference network: an nn.Module built from the IR, one timestep at a time.
+"""The reference network: an nn.Module built from the IR.
 
 Semantics (docs/reference/snn.md; snnTorch's where they overlap):
 
@@ -28,11 +28,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import networkx as nx
 import torch
 from torch import nn
 
 from ..ir import ModelGraph, Population
 from .init import connectivity_mask, initial_weights
+from .sequence import neuron, project
 from .surrogate import spike
 
 
@@ -75,32 +77,76 @@ class ForwardResult:
 
 
 def capacity_lists(
-    pop: Population, raw: torch.Tensor, mem: torch.Tensor | None, timestep: int, theta=None
+    pop: Population, raw: torch.Tensor, mem: torch.Tensor | None, theta=None
 ) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor]:
-    """(keep, grad_mask, overflow) of one timestep's spikes raw [B, N] (0/1, detached).
+    """(keep, grad_mask, overflow) of spikes raw [..., N] (0/1, detached), one list per
+    sample and timestep along the last axis (a timestep [B, N] or a sequence [T, B, N]).
 
     keep: the emitted spikes (None when nothing can be dropped); grad_mask: membership of
-    the spike-id list (None for a dense backward); overflow [B]: dropped spikes. theta: the
-    threshold as a float or a per-neuron tensor [N] (default pop.threshold).
+    the spike-id list (None for a dense backward); overflow [...]: dropped spikes. theta:
+    the threshold as a float or a per-neuron tensor [N] (default pop.threshold). Overflow
+    with 'error' is raised by `raise_overflow`, after the forward pass.
     """
     theta = pop.threshold if theta is None else theta
     if pop.capacity >= pop.size and (pop.gradient_threshold is None or mem is None):
-        return None, None, raw.new_zeros(raw.shape[0], dtype=torch.int64)  # a list that holds everything
-    counts = raw.sum(dim=1)
+        return None, None, raw.new_zeros(raw.shape[:-1], dtype=torch.int64)  # a list that holds everything
+    counts = raw.sum(dim=-1)
     overflow = (counts - pop.capacity).clamp(min=0).to(torch.int64)
     keep = None
     if pop.capacity < pop.size:
-        keep = raw * (torch.cumsum(raw, dim=1) <= pop.capacity)
-        if pop.overflow == "error" and bool((overflow > 0).any()):
-            b = int(torch.nonzero(overflow)[0, 0])
-            raise SpikeOverflowError(pop.id, timestep, b, int(counts[b]), pop.capacity)
+        keep = raw * (torch.cumsum(raw, dim=-1) <= pop.capacity)
     grad_mask = None
     if pop.gradient_threshold is not None and mem is not None:
         kept = raw if keep is None else keep
-        room = pop.capacity - kept.sum(dim=1, keepdim=True)
+        room = pop.capacity - kept.sum(dim=-1, keepdim=True)
         candidates = ((mem >= pop.gradient_threshold * theta) & (raw == 0)).to(raw.dtype)
-        grad_mask = kept + candidates * (torch.cumsum(candidates, dim=1) <= room)
+        grad_mask = kept + candidates * (torch.cumsum(candidates, dim=-1) <= room)
     return keep, grad_mask, overflow
+
+
+def raise_overflow(pops: list[Population], overflow: dict[str, torch.Tensor]) -> None:
+    """SpikeOverflowError for the first overflow [T, B] of a population with overflow
+    'error': the input population's first, then the earliest timestep, then pops' order
+    (the order in which a timestep updates them), then the lowest sample."""
+    first = None
+    for rank, pop in enumerate(pops):
+        if pop.overflow != "error" or pop.id not in overflow:
+            continue
+        hits = torch.nonzero(overflow[pop.id])
+        if hits.shape[0] == 0:
+            continue
+        t, b = (int(v) for v in hits[0])
+        key = (pop.kind != "input", t, rank)
+        if first is None or key < first[0]:
+            first = (key, pop, t, b)
+    if first is not None:
+        _, pop, t, b = first
+        count = int(overflow[pop.id][t, b]) + pop.capacity
+        raise SpikeOverflowError(pop.id, t, b, count, pop.capacity)
+
+
+def schedule(ir: ModelGraph) -> list[tuple[tuple[Population, ...], bool]]:
+    """The neuron populations as groups in dependency order: (members, recurrent).
+
+    A group is a strongly connected component of the projection graph. One that is not
+    recurrent (a single population without a projection onto itself) has every input
+    for all timesteps before it updates, so it is computed one sequence at a time; the
+    members of a recurrent group update timestep by timestep. Members and ties between
+    groups follow the IR's schedule order (ModelGraph.stages).
+    """
+    order = [pid for stage in ir.stages for pid in stage]
+    position = {pid: i for i, pid in enumerate(order)}
+    graph = nx.DiGraph()
+    graph.add_nodes_from(order)
+    graph.add_edges_from((p.source, p.target) for p in ir.projections if p.source in position)
+    condensed = nx.condensation(graph)
+    members = {c: sorted(condensed.nodes[c]["members"], key=position.__getitem__) for c in condensed}
+    groups = []
+    for c in nx.lexicographical_topological_sort(condensed, key=lambda c: position[members[c][0]]):
+        ids = members[c]
+        recurrent = len(ids) > 1 or graph.has_edge(ids[0], ids[0])
+        groups.append((tuple(ir.population(pid) for pid in ids), recurrent))
+    return groups
 
 
 class SNN(nn.Module):
@@ -110,6 +156,10 @@ class SNN(nn.Module):
     [target size]; sparse projections multiply their weight by a fixed mask (buffer
     mask.<projection>), so masked weights get zero gradient and stay zero.
     forward(inputs [T, B, input size]) -> ForwardResult.
+
+    Populations outside recurrent loops are computed a whole sequence at a time
+    (snncc.torch.sequence); those in a loop timestep by timestep (_update), with the
+    currents from outside the loop computed a sequence at a time as well.
     """
 
     def __init__(self, ir: ModelGraph):
@@ -143,6 +193,9 @@ class SNN(nn.Module):
             self._neuron_params[pop.id] = params
         self.input_id = next(p.id for p in ir.populations if p.kind == "input")
         self.readout = ir.settings.readout
+        self._groups = schedule(ir)
+        self._order = [ir.population(pid) for stage in ir.stages for pid in stage]
+        self._incoming = {pop.id: ir.incoming(pop.id) for pop in self._order}
 
     # -- weights by name ----------------------------------------------------------
 
@@ -171,80 +224,100 @@ class SNN(nn.Module):
 
     def forward(self, inputs: torch.Tensor) -> ForwardResult:
         ir = self.ir
-        steps, batch = inputs.shape[0], inputs.shape[1]
+        steps = inputs.shape[0]
         if steps != ir.settings.timesteps:
             raise ValueError(f"inputs have {steps} timesteps, the model {ir.settings.timesteps}")
-        spikes: dict[str, list[torch.Tensor]] = {}
-        mem_rec: dict[str, list[torch.Tensor]] = {}
-        syn_rec: dict[str, list[torch.Tensor]] = {}
-        overflow: dict[str, list[torch.Tensor]] = {}
-        grad_masks: dict[str, list[torch.Tensor]] = {}
-
-        # The input population's lists for every timestep at once.
         inp = ir.population(self.input_id)
         x = inputs.to(torch.float32)
-        kept_in, ovf_in = [], []
-        for t in range(steps):
-            keep, _, ovf = capacity_lists(inp, x[t], None, t)
-            kept_in.append(x[t] if keep is None else keep)
-            ovf_in.append(ovf)
-        spikes[self.input_id] = kept_in
-        overflow[self.input_id] = ovf_in
-
-        # Currents from the input population do not depend on the network: one matmul each.
-        x_kept = torch.stack(kept_in)
-        input_currents: dict[str, tuple[torch.Tensor, ...]] = {}
-        for proj in ir.projections:
-            if proj.source == self.input_id:
-                cur = x_kept @ self.effective_weight(proj.id)
-                if proj.delay:
-                    cur = torch.cat([cur.new_zeros((proj.delay,) + cur.shape[1:]), cur[:-proj.delay]])[:steps]
-                input_currents[proj.id] = cur.unbind(0)  # per-step views; indexing would copy in backward
-
-        order = [ir.population(pid) for stage in ir.stages for pid in stage]
-        incoming = {pop.id: ir.incoming(pop.id) for pop in order}
-        state: dict[str, dict[str, torch.Tensor]] = {}
-        for pop in order:
-            zeros = x.new_zeros((batch, pop.size))
-            state[pop.id] = {"mem": zeros, "syn": zeros}
-            mem_rec[pop.id] = []
-            if pop.model == "cuba_lif":
-                syn_rec[pop.id] = []
-            if pop.spikes:
-                spikes[pop.id], overflow[pop.id] = [], []
-                if pop.gradient_threshold is not None:
-                    grad_masks[pop.id] = []
-
-        for t in range(steps):
-            for pop in order:
+        keep, _, ovf = capacity_lists(inp, x, None)  # every timestep's input list at once
+        spikes: dict[str, torch.Tensor] = {self.input_id: x if keep is None else keep}
+        overflow: dict[str, torch.Tensor] = {self.input_id: ovf}
+        mem: dict[str, torch.Tensor] = {}
+        syn: dict[str, torch.Tensor] = {}
+        grad_masks: dict[str, torch.Tensor] = {}
+        records = spikes, mem, syn, overflow, grad_masks
+        for members, recurrent in self._groups:
+            if recurrent:
+                self._loop(members, x, records)
+            else:
+                pop = members[0]
                 current = None
-                for proj in incoming[pop.id]:
-                    if proj.id in input_currents:
-                        c = input_currents[proj.id][t]
-                    elif t >= proj.delay:
-                        c = spikes[proj.source][t - proj.delay] @ self.effective_weight(proj.id)
-                    else:
-                        c = None
-                    if proj.bias:
-                        c = self.bias[proj.id] if c is None else c + self.bias[proj.id]
-                    if c is not None:
-                        current = c if current is None else current + c
+                for proj in self._incoming[pop.id]:
+                    c = self._projection_current(proj, spikes)
+                    current = c if current is None else current + c
                 if current is None:
-                    current = x.new_zeros((batch, pop.size))
-                self._update(pop, state[pop.id], current, t, spikes, mem_rec, syn_rec, overflow, grad_masks)
+                    current = x.new_zeros((steps, x.shape[1], pop.size))
+                self._update_sequence(pop, current, records)
+        raise_overflow([inp, *self._order], overflow)
 
-        stack = lambda xs: {k: torch.stack(v) for k, v in xs.items()}  # noqa: E731
-        result = ForwardResult(stack(spikes), stack(mem_rec), stack(syn_rec), stack(overflow), stack(grad_masks),
-                               scores=x.new_zeros(0))
+        in_order = lambda xs, pops: {p.id: xs[p.id] for p in pops if p.id in xs}  # noqa: E731
+        result = ForwardResult(in_order(spikes, [inp, *self._order]), in_order(mem, self._order),
+                               in_order(syn, self._order), in_order(overflow, [inp, *self._order]),
+                               in_order(grad_masks, self._order), scores=x.new_zeros(0))
         result.scores = decode(result, self.readout)
         return result
+
+    def _projection_current(self, proj, spikes: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The current [T, B, target] of a projection whose source's spikes are known for every timestep."""
+        return project(spikes[proj.source], self.effective_weight(proj.id), proj.delay,
+                       self.bias[proj.id] if proj.bias else None)
 
     def _param(self, pop, name):
         """beta and alpha (clamped to [0, 1]) or threshold: a float, or a per-neuron tensor [N]."""
         value = self._neuron_params[pop.id].get(name)
         return getattr(self, value) if isinstance(value, str) else value
 
-    def _update(self, pop, st, current, t, spikes, mem_rec, syn_rec, overflow, grad_masks) -> None:
+    def _update_sequence(self, pop, current, records) -> None:
+        """A whole sequence of a population from its current [T, B, N] (the semantics of _update)."""
+        spikes, mem_rec, syn_rec, overflow, grad_masks = records
+        if pop.model == "cuba_lif":
+            current = neuron(current, self._param(pop, "alpha"), None, "none")[0]
+            syn_rec[pop.id] = current
+        theta = self._param(pop, "threshold")
+        if not pop.spikes:
+            mem_rec[pop.id] = neuron(current, self._param(pop, "beta"), theta, "none")[0]
+            return
+        lists = None
+        if pop.capacity < pop.size or pop.gradient_threshold is not None:
+            lists = lambda raw, mem: capacity_lists(pop, raw, mem, theta)  # noqa: E731
+        mem, s, ovf, grad_mask = neuron(current, self._param(pop, "beta"), theta, pop.reset, self.surrogate, lists)
+        mem_rec[pop.id], spikes[pop.id], overflow[pop.id] = mem, s, ovf
+        if pop.gradient_threshold is not None:
+            grad_masks[pop.id] = grad_mask
+
+    def _loop(self, members, x, records) -> None:
+        """The populations of a recurrent group, timestep by timestep."""
+        spikes = records[0]
+        steps, batch = x.shape[0], x.shape[1]
+        inside = {pop.id for pop in members}
+        # currents from outside the group, a sequence at a time, as per-step views
+        outside = {proj.id: self._projection_current(proj, spikes).unbind(0)
+                   for pop in members for proj in self._incoming[pop.id] if proj.source not in inside}
+        step_rec = tuple({pop.id: [] for pop in members} for _ in range(5))
+        state = {pop.id: {"mem": x.new_zeros((batch, pop.size)), "syn": x.new_zeros((batch, pop.size))}
+                 for pop in members}
+        for t in range(steps):
+            for pop in members:
+                current = None
+                for proj in self._incoming[pop.id]:
+                    if proj.id in outside:
+                        c = outside[proj.id][t]
+                    else:
+                        c = None
+                        if t >= proj.delay:
+                            c = step_rec[0][proj.source][t - proj.delay] @ self.effective_weight(proj.id)
+                        if proj.bias:
+                            c = self.bias[proj.id] if c is None else c + self.bias[proj.id]
+                    if c is not None:
+                        current = c if current is None else current + c
+                if current is None:
+                    current = x.new_zeros((batch, pop.size))
+                self._update(pop, state[pop.id], current, step_rec)
+        for rec, out in zip(step_rec, records):
+            out.update({pid: torch.stack(v) for pid, v in rec.items() if v})
+
+    def _update(self, pop, st, current, step_rec) -> None:
+        spikes, mem_rec, syn_rec, overflow, grad_masks = step_rec
         beta = self._param(pop, "beta")
         prev = st["mem"]
         if pop.model == "cuba_lif":
@@ -270,20 +343,13 @@ class SNN(nn.Module):
         theta = self._param(pop, "threshold")
         x = mem - theta
         if pop.capacity >= pop.size and pop.gradient_threshold is None:
-            keep, grad_mask, ovf = None, None, self._no_overflow(mem.shape[0], mem.device)
+            keep, grad_mask, ovf = None, None, mem.new_zeros(mem.shape[0], dtype=torch.int64)
         else:
-            keep, grad_mask, ovf = capacity_lists(pop, (x > 0).to(mem.dtype).detach(), mem.detach(), t, theta)
+            keep, grad_mask, ovf = capacity_lists(pop, (x > 0).to(mem.dtype).detach(), mem.detach(), theta)
         spikes[pop.id].append(spike(x, self.surrogate, keep, grad_mask))
         overflow[pop.id].append(ovf)
         if grad_mask is not None:
             grad_masks[pop.id].append(grad_mask)
-
-
-    def _no_overflow(self, batch: int, device) -> torch.Tensor:
-        cached = getattr(self, "_zeros", None)
-        if cached is None or cached.shape[0] != batch or cached.device != device:
-            cached = self._zeros = torch.zeros(batch, dtype=torch.int64, device=device)
-        return cached
 
 
 def decode(result: ForwardResult, readout) -> torch.Tensor:
