@@ -21,6 +21,8 @@ timestep.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import torch
 import torch.nn.functional as F
 
@@ -33,6 +35,28 @@ from .surrogate import surrogate_derivative
 GATHER_DENSITY = {"cpu": (0.15, 0.08)}
 #: Every how many rows (timestep and sample) of a source the density is estimated from.
 DENSITY_SAMPLE = 16
+
+
+#: Elements of a [B, N] slice up to which the loops over timesteps run on one thread.
+ONE_THREAD_ELEMENTS = 1 << 20
+
+
+@contextmanager
+def one_thread(elements: int):
+    """Torch ops on one intra-op thread while the slices are small (ONE_THREAD_ELEMENTS):
+    the loops over timesteps run thousands of ops on [B, N] slices, and waking a second
+    thread costs more than it saves (mul on [48, 1470] on 2 cores: 15 us on one thread,
+    29 us on two, 167 us on two when other processes load the cores, with
+    OMP_WAIT_POLICY=PASSIVE as snncc train sets it; on [512, 1470] 95 us and 120 us)."""
+    threads = torch.get_num_threads()
+    single = threads > 1 and elements <= ONE_THREAD_ELEMENTS
+    if single:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        if single:
+            torch.set_num_threads(threads)
 
 
 def _gather_limits(device: torch.device) -> tuple[float, float]:
@@ -145,21 +169,22 @@ class _Neuron(torch.autograd.Function):
         prev = current.new_zeros((batch, size))
         fired = (prev - theta > 0).to(prev.dtype) if reset != "none" else None
         buffers = (torch.empty_like(prev), torch.empty_like(prev))  # this and the last timestep's raw spikes
-        for t in range(steps):
-            m = _step(prev, fired, current[t], beta, theta, reset, mem[t])
-            if spiking:
-                raw = torch.gt(m - theta, 0, out=spikes[t] if lists is None else buffers[t % 2])  # [U - theta > 0]
-                if lists is not None:
-                    keep, mask, overflow[t] = lists(raw, m)
-                    spikes[t] = raw if keep is None else keep
-                    if mask is not None:
-                        if grad_mask is None:
-                            grad_mask = torch.empty_like(current)
-                        grad_mask[t] = mask
-                fired = raw  # the reset of the next timestep
-            elif reset != "none":
-                fired = (m - theta > 0).to(m.dtype)
-            prev = m
+        with one_thread(batch * size):
+            for t in range(steps):
+                m = _step(prev, fired, current[t], beta, theta, reset, mem[t])
+                if spiking:
+                    raw = torch.gt(m - theta, 0, out=spikes[t] if lists is None else buffers[t % 2])  # [U - theta > 0]
+                    if lists is not None:
+                        keep, mask, overflow[t] = lists(raw, m)
+                        spikes[t] = raw if keep is None else keep
+                        if mask is not None:
+                            if grad_mask is None:
+                                grad_mask = torch.empty_like(current)
+                            grad_mask[t] = mask
+                    fired = raw  # the reset of the next timestep
+                elif reset != "none":
+                    fired = (m - theta > 0).to(m.dtype)
+                prev = m
         ctx.beta, ctx.theta, ctx.reset, ctx.surrogate = beta, theta, reset, surrogate
         ctx.save_for_backward(mem, grad_mask)
         ctx.mark_non_differentiable(overflow)
@@ -176,27 +201,28 @@ class _Neuron(torch.autograd.Function):
             surrogate = None
         grad_in = torch.empty_like(mem)
         carry = torch.zeros_like(mem[0])  # dL/dU[t] through U[t + 1]
-        for t in range(mem.shape[0] - 1, -1, -1):
-            g = grad_in[t]  # dL/dU[t]
-            if surrogate is not None:
-                torch.mul(grad_spikes[t], surrogate_derivative(surrogate, mem[t] - theta), out=g)
-                if grad_mask is not None:
-                    g.mul_(grad_mask[t])
-                g.add_(carry)
-            else:
-                g.copy_(carry)
-            if grad_mem is not None:
-                g.add_(grad_mem[t])
-            if reset in ("zero", "zero_updated"):
-                opened = 1 - ((mem[t - 1] - theta > 0).to(mem.dtype) if t else (-theta > 0) * 1.0)
-            if reset == "zero_updated":  # U[t] = (1 - R[t]) Y[t], Y[t] = beta U[t-1] + I[t]
-                g.mul_(opened)
-                torch.mul(g, beta, out=carry)
-            elif reset == "zero":  # U[t] = beta ((1 - R[t]) U[t-1]) + I[t]
-                torch.mul(g, beta, out=carry)
-                carry.mul_(opened)
-            else:
-                torch.mul(g, beta, out=carry)
+        with one_thread(carry.numel()):
+            for t in range(mem.shape[0] - 1, -1, -1):
+                g = grad_in[t]  # dL/dU[t]
+                if surrogate is not None:
+                    torch.mul(grad_spikes[t], surrogate_derivative(surrogate, mem[t] - theta), out=g)
+                    if grad_mask is not None:
+                        g.mul_(grad_mask[t])
+                    g.add_(carry)
+                else:
+                    g.copy_(carry)
+                if grad_mem is not None:
+                    g.add_(grad_mem[t])
+                if reset in ("zero", "zero_updated"):
+                    opened = 1 - ((mem[t - 1] - theta > 0).to(mem.dtype) if t else (-theta > 0) * 1.0)
+                if reset == "zero_updated":  # U[t] = (1 - R[t]) Y[t], Y[t] = beta U[t-1] + I[t]
+                    g.mul_(opened)
+                    torch.mul(g, beta, out=carry)
+                elif reset == "zero":  # U[t] = beta ((1 - R[t]) U[t-1]) + I[t]
+                    torch.mul(g, beta, out=carry)
+                    carry.mul_(opened)
+                else:
+                    torch.mul(g, beta, out=carry)
         return grad_in, None, None, None, None, None
 
 
