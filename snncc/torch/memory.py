@@ -19,8 +19,9 @@ INIT_COPIES = 2
 PROBABILITY_MASK_BYTES = 8 + 1 + 4
 #: Optimizer state per parameter element, in float32 tensors: Adam's two moments, SGD's momentum.
 OPTIMIZER_STATES = {"adam": 2, "sgd": 1}
-#: Tensors [B, N] per spiking population and timestep that autograd keeps for the backward
-#: (membrane, reset, mem - theta, spikes, the surrogate's input, the current) and the records.
+#: Tensors [B, N] per spiking population and timestep held at the peak of a step: the
+#: current, membrane, spikes and list mask of the forward (sequence.py), the gathers' index
+#: lists (at most 25 % of the elements, two int64 each), and the backward's gradients.
 ACTIVATIONS_PER_NEURON = 6
 #: [T, B, inputs] tensors of the input: the float copy, the kept spikes and their stack.
 ACTIVATIONS_PER_INPUT = 3

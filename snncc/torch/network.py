@@ -159,10 +159,12 @@ class SNN(nn.Module):
 
     Populations outside recurrent loops are computed a whole sequence at a time
     (snncc.torch.sequence); those in a loop timestep by timestep (_update), with the
-    currents from outside the loop computed a sequence at a time as well.
+    currents from outside the loop computed a sequence at a time as well. multi_step
+    False updates every population timestep by timestep with plain tensor ops and
+    autograd (for tracers such as PopTorch, which do not run a custom backward).
     """
 
-    def __init__(self, ir: ModelGraph):
+    def __init__(self, ir: ModelGraph, multi_step: bool = True):
         super().__init__()
         self.ir = ir
         self.surrogate = ir.settings.surrogate
@@ -193,8 +195,9 @@ class SNN(nn.Module):
             self._neuron_params[pop.id] = params
         self.input_id = next(p.id for p in ir.populations if p.kind == "input")
         self.readout = ir.settings.readout
-        self._groups = schedule(ir)
         self._order = [ir.population(pid) for stage in ir.stages for pid in stage]
+        self.multi_step = multi_step
+        self._groups = schedule(ir) if multi_step else [(tuple(self._order), True)]
         self._incoming = {pop.id: ir.incoming(pop.id) for pop in self._order}
 
     # -- weights by name ----------------------------------------------------------
@@ -259,6 +262,11 @@ class SNN(nn.Module):
 
     def _projection_current(self, proj, spikes: dict[str, torch.Tensor]) -> torch.Tensor:
         """The current [T, B, target] of a projection whose source's spikes are known for every timestep."""
+        if not self.multi_step:
+            c = spikes[proj.source] @ self.effective_weight(proj.id)
+            if proj.delay:
+                c = torch.cat([c.new_zeros((proj.delay,) + c.shape[1:]), c])[: c.shape[0]]
+            return c + self.bias[proj.id] if proj.bias else c
         return project(spikes[proj.source], self.effective_weight(proj.id), proj.delay,
                        self.bias[proj.id] if proj.bias else None)
 
@@ -363,6 +371,7 @@ def decode(result: ForwardResult, readout) -> torch.Tensor:
     return result.mem[pid].max(dim=0).values
 
 
-def build_model(ir: ModelGraph) -> SNN:
-    """The reference nn.Module of a model, with its initial weights from the training seed."""
-    return SNN(ir)
+def build_model(ir: ModelGraph, multi_step: bool = True) -> SNN:
+    """The reference nn.Module of a model, with its initial weights from the training seed
+    (multi_step: see SNN)."""
+    return SNN(ir, multi_step)

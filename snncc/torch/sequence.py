@@ -12,11 +12,12 @@ timestep.
   does) instead of multiplying zeros; the weight gradient likewise sums gradient rows
   of the timesteps and samples where each source neuron spiked. Which of the two runs
   depends on the measured density (the values differ by float32 summation order only).
-- `membrane`: U[t] = beta U[t-1] + I[t] with the population's reset, forward and the
-  reverse-time recurrence backward. The reset signal is detached (docs/reference/snn.md),
-  so U is linear in I given the reset, and dU[t]/dU[t-1] is beta, times (1 - R[t]) for
-  the zero resets. The forward evaluates exactly the expressions of the per-timestep
-  update (network.SNN._update), so the membranes are bit-identical to it for the same currents.
+- `neuron`: U[t] = beta U[t-1] + I[t] with the population's reset, its spikes and
+  spike-id lists, forward, and the surrogate and reverse-time recurrence backward. The
+  reset signal is detached (docs/reference/snn.md), so U is linear in I given the reset,
+  and dU[t]/dU[t-1] is beta, times (1 - R[t]) for the zero resets. The forward evaluates
+  exactly the expressions of the per-timestep update (network.SNN._update), so the
+  membranes and spikes are bit-identical to it for the same currents.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from .surrogate import surrogate_derivative
 #: weight rows (forward) and gradient rows (weight gradient) instead of multiplying dense
 #: matrices; measured on [4800, 700|1470] x [*, 1470] products (docs/torch.md). On other
 #: devices the dense products always run: there the gather was not measured to be faster.
-GATHER_DENSITY = {"cpu": (0.15, 0.08)}
+GATHER_DENSITY = {"cpu": (0.12, 0.08)}
 #: Every how many rows (timestep and sample) of a source the density is estimated from.
 DENSITY_SAMPLE = 16
 

@@ -2,7 +2,7 @@
 oracle written here from the semantics in snncc/torch/network.py: a plain autograd loop
 over timesteps and populations. Spikes, overflow and spike-id lists equal; membranes to
 1e-6; weight gradients to 1e-5 (norm-wise relative), with the projections' row gathers
-forced on and off."""
+forced on and off, and the timestep-by-timestep form (multi_step=False)."""
 
 from __future__ import annotations
 
@@ -118,14 +118,16 @@ def _grad_err(ours, theirs):
     return float((ours - theirs).abs().max() / theirs.abs().max().clamp(min=1e-12))
 
 
-@pytest.mark.parametrize("gather", [True, False], ids=["gather", "dense"])
+@pytest.mark.parametrize("mode", ["gather", "dense", "timestep"])
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_sequence_matches_timestep_oracle(build_ir, monkeypatch, case, gather):
-    monkeypatch.setitem(sequence.GATHER_DENSITY, "cpu", (1.0, 1.0) if gather else (0.0, 0.0))
+def test_sequence_matches_timestep_oracle(build_ir, monkeypatch, case, mode):
+    """gather, dense: the multi-step network with the projections' row gathers forced on
+    and off; timestep: build_model(multi_step=False), every population timestep by timestep."""
+    monkeypatch.setitem(sequence.GATHER_DENSITY, "cpu", (1.0, 1.0) if mode == "gather" else (0.0, 0.0))
     pops, projs, seed = CASES[case]
     ir = build_ir(pops, projs, timesteps=T, readout={"population": pops[-1]["id"], "decoding": "membrane_sum"},
                   surrogate={"kind": "fast_sigmoid", "slope": SLOPE}, seed=seed)
-    model = build_model(ir)
+    model = build_model(ir, multi_step=mode != "timestep")
     gen = torch.Generator().manual_seed(7)
     x = (torch.rand(T, B, pops[0]["size"], generator=gen) < 0.5).float()
 
