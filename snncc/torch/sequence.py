@@ -31,7 +31,7 @@ from .surrogate import surrogate_derivative
 
 #: Densities (non-zero fraction of a source's spikes) up to which a CPU projection sums
 #: weight rows (forward) and gradient rows (weight gradient) instead of multiplying dense
-#: matrices; measured on [4800, 700|1470] x [*, 1470] products (docs/torch.md). On other
+#: matrices; measured on [4800, 700|1470] x [*, 1470] products (docs/training.md). On other
 #: devices the dense products always run: there the gather was not measured to be faster.
 GATHER_DENSITY = {"cpu": (0.12, 0.08)}
 #: Every how many rows (timestep and sample) of a source the density is estimated from.
