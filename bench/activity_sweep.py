@@ -220,7 +220,7 @@ def _peer_model(framework: str, weights: list[np.ndarray], slope: float):
     from torch import nn
 
     sys.path.insert(0, str(ROOT / "bench"))
-    from peers import _stepwise  # noqa: E402
+    from peers import _stepwise, multi_step_training  # noqa: E402
 
     def linear(w: np.ndarray, cls=nn.Linear) -> nn.Module:
         fc = cls(w.shape[0], w.shape[1], bias=False)
@@ -256,15 +256,7 @@ def _peer_model(framework: str, weights: list[np.ndarray], slope: float):
                  neuron.LIFNode(tau=1.0 / (1.0 - BETA), decay_input=False, v_reset=None, detach_reset=True,
                                 surrogate_function=surrogate.SoftSign(alpha=slope), step_mode="m")]
     net = nn.Sequential(*mods)
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-
-    def step(x, y):
-        functional.reset_net(net)
-        loss = nn.functional.cross_entropy(net(x).sum(0), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return loss.item()
+    step = multi_step_training(net, functional.reset_net)
 
     def forward(x):
         functional.reset_net(net)

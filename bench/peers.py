@@ -89,11 +89,16 @@ def spikingjelly_step(sizes) -> Callable:
         mods += [layer.Linear(a, b, step_mode="m"),
                  neuron.LIFNode(tau=1.0 / (1.0 - BETA), decay_input=False, v_reset=None,
                                 surrogate_function=surrogate.Sigmoid(alpha=4.0), step_mode="m")]
-    net = nn.Sequential(*mods)
+    return multi_step_training(nn.Sequential(*mods), functional.reset_net)
+
+
+def multi_step_training(net: nn.Module, reset: Callable) -> Callable:
+    """A training step of a multi-step network (whole sequences [T, B, ...] per layer, as
+    SpikingJelly's step_mode="m"): cross-entropy on output spike counts, Adam."""
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
 
     def step(x, y):
-        functional.reset_net(net)
+        reset(net)
         loss = nn.functional.cross_entropy(net(x).sum(0), y)
         opt.zero_grad()
         loss.backward()
