@@ -38,10 +38,16 @@ namespace snncc {
 namespace host {
 namespace {
 
-// Spin budget per wait, adapted per thread between these bounds.
+// Spin budget per wait, adapted per thread between these bounds. The upper
+// bound must outlast the gaps between parallel supersteps: compute sets that
+// run on the caller alone (a one-tile readout's weight gradient takes about a
+// millisecond) and host work between them. A worker that blocks there wakes
+// too late for the next superstep, whose blocks the caller then runs alone:
+// with a 100 us bound, 2 threads trained the SHD-size network no faster than 1
+// (bench/RESULTS.md, "Thread pool spin bound").
 constexpr std::int64_t kMinSpinNs = 1000;
-constexpr std::int64_t kMaxSpinNs = 100000;
-constexpr std::int64_t kInitialSpinNs = 20000;
+constexpr std::int64_t kMaxSpinNs = 5000000;
+constexpr std::int64_t kInitialSpinNs = 1000000;
 constexpr int kYields = 2;
 constexpr unsigned kClockEvery = 16; // spins between clock reads
 
