@@ -39,8 +39,10 @@ def test_receive_bytes_per_tile_are_the_peak_over_compute_sets(run_program, code
     assert graph_only["tiles"] == engine["tiles"]
     assert graph_only["maxTileBytes"] == engine["maxTileBytes"]
     assert [{**c, "executions": 1} for c in graph_only["computeSets"]] == [
-        {**c, "nanoseconds": 0} for c in engine["computeSets"]]
+        {**c, "nanoseconds": 0, "threads": ""} for c in engine["computeSets"]]
     assert all(c["nanoseconds"] > 0 for c in engine["computeSets"])
+    # "big" spans tiles 0 and 1 with 4 KiB of edges: under the 16 KiB for the pool
+    assert {c["threads"] for c in engine["computeSets"]} == {"caller"}
 
 
 def test_remote_read_past_the_tile_memory_is_refused(run_program, codelets):

@@ -2,6 +2,8 @@
 // Compilation of a checked graph into what execution walks: vertex objects
 // with their fields bound (grouped by compute set and tile, split edges
 // staged) and program trees pointing at compute sets, regions and streams.
+#include <algorithm>
+
 #include "engine.hpp"
 
 namespace snncc {
@@ -145,6 +147,10 @@ void buildComputeSets(EngineState &e, const GraphState &g) {
     for (auto &kv : byTile)
       plan.tiles.push_back(std::move(kv.second));
     plan.parallel = plan.tiles.size() >= 2 && plan.edgeBytes >= e.parallelEdgeBytes;
+    plan.workerParallel =
+        plan.tiles.size() == 1 && plan.edgeBytes >= e.parallelEdgeBytes &&
+        std::all_of(plan.tiles[0].vertices.begin(), plan.tiles[0].vertices.end(),
+                    [](const VertexInst &v) { return v.multi; });
   }
 }
 

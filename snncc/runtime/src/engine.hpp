@@ -89,6 +89,11 @@ struct CSPlan {
   /// and edgeBytes >= kParallelEdgeBytes. Depends on the graph only; results
   /// are the same either way.
   bool parallel = false;
+  /// A single tile whose vertices are all MultiVertex (a one-tile readout's
+  /// weight gradient), with edgeBytes >= kParallelEdgeBytes: its six workers
+  /// are spread over the threads, as they run concurrently on an IPU tile
+  /// (workers write disjoint elements: the MultiVertex contract).
+  bool workerParallel = false;
   std::uint64_t executions = 0;
   std::uint64_t nanoseconds = 0; ///< wall time of all executions so far
 };

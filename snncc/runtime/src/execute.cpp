@@ -28,57 +28,88 @@ void EngineState::runComputeSet(CSPlan &cs) {
   ++cs.executions;
   const auto start = std::chrono::steady_clock::now();
   std::mutex errMutex;
-  std::size_t errTile = ~std::size_t(0);
+  std::size_t errAt = ~std::size_t(0); // the first failing (tile, worker) in order
   std::string errText;
   std::exception_ptr errPtr;
-  auto work = [&](std::size_t i) {
-    TileWork &tw = cs.tiles[i];
-    try {
-      for (const Poison &p : tw.poison)
-        poison(p);
-      for (const Staged &s : tw.staged)
-        if (s.gather)
-          gather(s.chunks, s.buf);
-      for (const VertexInst &v : tw.vertices) {
-        bool ok = true;
-        if (v.multi) {
-          for (unsigned w = 0; w < poplar::MultiVertex::numWorkers(); ++w)
-            ok = v.compute(v.obj, w) && ok;
-        } else {
-          ok = v.compute(v.obj, 0);
-        }
-        if (!ok) {
-          std::lock_guard<std::mutex> lock(errMutex);
-          if (i < errTile) {
-            errTile = i;
-            errPtr = nullptr;
-            errText = "Vertex " + std::to_string(v.id) + " on tile " + std::to_string(tw.tile) +
-                      " in compute set '" + cs.name + "' returned false";
-          }
-          return;
-        }
-      }
-      for (const Staged &s : tw.staged)
-        if (s.scatter)
-          scatter(s.chunks, s.buf);
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(errMutex);
-      if (i < errTile) {
-        errTile = i;
-        errPtr = std::current_exception();
-      }
+  auto fail = [&](std::size_t at, std::exception_ptr p, std::string text) {
+    std::lock_guard<std::mutex> lock(errMutex);
+    if (at < errAt) {
+      errAt = at;
+      errPtr = p;
+      errText = std::move(text);
     }
   };
-  if (cs.parallel)
-    pool->parallelFor(cs.tiles.size(), work);
-  else
-    ThreadPool::serialFor(cs.tiles.size(), work);
+  auto prepare = [](TileWork &tw) {
+    for (const Poison &p : tw.poison)
+      poison(p);
+    for (const Staged &s : tw.staged)
+      if (s.gather)
+        gather(s.chunks, s.buf);
+  };
+  auto finish = [](TileWork &tw) {
+    for (const Staged &s : tw.staged)
+      if (s.scatter)
+        scatter(s.chunks, s.buf);
+  };
+  constexpr unsigned W = poplar::MultiVertex::numWorkers();
+  // Workers [w0, w1) of every vertex of tile i (a Vertex runs as worker 0);
+  // false once one returned false (recorded).
+  auto runVertices = [&](std::size_t i, unsigned w0, unsigned w1) {
+    TileWork &tw = cs.tiles[i];
+    for (const VertexInst &v : tw.vertices) {
+      bool ok = true;
+      if (v.multi) {
+        for (unsigned w = w0; w < w1; ++w)
+          ok = v.compute(v.obj, w) && ok;
+      } else if (w0 == 0) {
+        ok = v.compute(v.obj, 0);
+      }
+      if (!ok) {
+        fail(i * W + w0, nullptr,
+             "Vertex " + std::to_string(v.id) + " on tile " + std::to_string(tw.tile) +
+                 " in compute set '" + cs.name + "' returned false");
+        return false;
+      }
+    }
+    return true;
+  };
+  auto guarded = [&](std::size_t at, auto f) {
+    try {
+      f();
+    } catch (...) {
+      fail(at, std::current_exception(), {});
+    }
+  };
+  if (cs.workerParallel) {
+    TileWork &tw = cs.tiles[0];
+    guarded(0, [&] { prepare(tw); });
+    if (errAt == ~std::size_t(0)) {
+      auto work = [&](std::size_t w) {
+        guarded(w, [&] { runVertices(0, unsigned(w), unsigned(w) + 1); });
+      };
+      pool->parallelFor(W, work);
+    }
+    if (errAt == ~std::size_t(0))
+      guarded(0, [&] { finish(tw); });
+  } else {
+    auto work = [&](std::size_t i) {
+      guarded(i * W, [&] {
+        prepare(cs.tiles[i]);
+        if (runVertices(i, 0, W))
+          finish(cs.tiles[i]);
+      });
+    };
+    if (cs.parallel)
+      pool->parallelFor(cs.tiles.size(), work);
+    else
+      ThreadPool::serialFor(cs.tiles.size(), work);
+  }
   cs.nanoseconds += std::chrono::duration_cast<std::chrono::nanoseconds>(
                         std::chrono::steady_clock::now() - start)
                         .count();
   if (errPtr)
     std::rethrow_exception(errPtr);
-  if (errTile != ~std::size_t(0))
+  if (errAt != ~std::size_t(0))
     throw poplar::runtime_error(errText);
 }
 

@@ -194,6 +194,9 @@ Report report(const poplar::Engine &engine) {
   for (unsigned c = 0; c < e.computeSets.size(); ++c) {
     r.computeSets[c].executions = e.computeSets[c].executions;
     r.computeSets[c].nanoseconds = e.computeSets[c].nanoseconds;
+    r.computeSets[c].threads = e.computeSets[c].workerParallel ? "workers"
+                               : e.computeSets[c].parallel     ? "tiles"
+                                                               : "caller";
   }
   r.copyExchangeBytes = e.copyExchangeBytes;
   r.streamBytesToDevice = e.streamIn;
@@ -244,7 +247,8 @@ std::string Report::toJSON() const {
       << ", \"numVertices\": " << c.numVertices << ", \"numTiles\": " << c.numTiles
       << ", \"exchangeBytes\": " << c.exchangeBytes
       << ", \"maxTileReceiveBytes\": " << c.maxTileReceiveBytes
-      << ", \"executions\": " << c.executions << ", \"nanoseconds\": " << c.nanoseconds << "}";
+      << ", \"executions\": " << c.executions << ", \"nanoseconds\": " << c.nanoseconds
+      << ", \"threads\": " << jsonString(c.threads) << "}";
   }
   o << "]}";
   return o.str();

@@ -30,6 +30,10 @@ struct ComputeSetReport {
   std::uint64_t exchangeBytes = 0;
   std::uint64_t executions = 0; ///< times run so far
   std::uint64_t nanoseconds = 0; ///< host wall time of those executions
+  /// How the host runs it: "tiles" (tiles spread over the threads), "workers"
+  /// (one tile's MultiVertex workers spread over them) or "caller" (the
+  /// calling thread alone); "" where no engine runs it (a graph's report).
+  std::string threads;
   /// The largest receive bytes of one tile in this compute set (the
   /// exchangeBytes of the vertices of that tile).
   std::uint64_t maxTileReceiveBytes = 0;
