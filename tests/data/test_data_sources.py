@@ -83,3 +83,21 @@ def test_npz_errors_are_one_line(tmp_path, arrays, message):
     with pytest.raises(DataError) as err:
         load_data(m.NpzData(kind="npz", path="bad.npz", test_fraction=0.5), 5, 3, 2, tmp_path)
     assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_digits_table_equals_load_digits_with_and_without_the_bundled_file(monkeypatch):
+    """The digits file read directly equals scikit-learn's load_digits (the oracle), and
+    without a findable scikit-learn package the loader falls back to load_digits."""
+    import importlib.util
+
+    from sklearn.datasets import load_digits
+
+    from snncc.data import sources
+
+    x, y = load_digits(return_X_y=True)
+    pixels, labels = sources.digits_table()
+    assert pixels.shape == (1797, 64) and np.array_equal(pixels, x)
+    assert labels.dtype == np.int64 and np.array_equal(labels, y)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    fallback = sources.digits_table()
+    assert np.array_equal(fallback[0], x) and np.array_equal(fallback[1], y)
