@@ -51,7 +51,7 @@ def load_split(ir: ModelGraph, epochs: int, base_dir: Path):
     epochs over it would not fit this machine's memory: everything a run checks of its data."""
     s = ir.settings
     inp = next(p for p in ir.populations if p.kind == "input")
-    split = load_data(s.data, s.timesteps, inp.size, ir.population(s.readout.population).size, base_dir)
+    split = load_data(s.data, s.timesteps, inp.size, ir.population(s.readout.population).size, base_dir, s.dt)
     n = len(split.train)
     # int64 positions while they are built, then the uint32 copy the file holds
     needed = epochs * n * (8 + 4)
@@ -63,18 +63,21 @@ def load_split(ir: ModelGraph, epochs: int, base_dir: Path):
 
 
 def data_tensors(ir: ModelGraph, epochs: int, split) -> dict[str, np.ndarray]:
-    """The DATA file's tensors: both splits (sample-major 0/1 bytes, uint32 labels) and
-    "order" [epochs, N_train], each epoch's positions in the training split (batch_order)."""
+    """The DATA file's tensors: both splits as events ("<split>.offsets" [N T + 1] and
+    "<split>.channels", snncc.data.Dataset's form) and uint32 labels, and "order" [epochs,
+    N_train], each epoch's positions in the training split (batch_order)."""
     s = ir.settings
     n = len(split.train)
     order = np.stack([np.concatenate(batch_order(n, s.batch_size, s.seed, e)) for e in range(1, epochs + 1)])
-    return {
-        "train.inputs": np.ascontiguousarray(split.train.spikes, dtype=np.uint8),
-        "train.labels": split.train.labels.astype(np.uint32),
-        "test.inputs": np.ascontiguousarray(split.test.spikes, dtype=np.uint8),
-        "test.labels": split.test.labels.astype(np.uint32),
-        "order": order.astype(np.uint32),
-    }
+    out = {"order": order.astype(np.uint32)}
+    for name, part in (("train", split.train), ("test", split.test)):
+        if part.num_events >= 2**32:
+            raise HostTrainingError(f"the {name} split holds {part.num_events:,} input spikes, more than a data "
+                                    "file's uint32 offsets count (2^32): use fewer samples, timesteps or channels")
+        out[f"{name}.offsets"] = part.offsets.astype(np.uint32)
+        out[f"{name}.channels"] = part.channels.astype(np.uint32, copy=False)
+        out[f"{name}.labels"] = part.labels.astype(np.uint32)
+    return out
 
 
 def _neuron_tensors(program) -> dict[str, tuple[Any, int, int]]:
@@ -306,7 +309,7 @@ def _plot_sample(ir: ModelGraph, weights: dict[str, np.ndarray], data: Dataset, 
 
     net = build_model(ir)
     net.set_weights({k: torch.from_numpy(np.array(v)) for k, v in weights.items() if k in net.weights()})
-    x = torch.from_numpy(np.ascontiguousarray(data.spikes[:1].transpose(1, 0, 2))).to(torch.float32)
+    x = torch.from_numpy(np.ascontiguousarray(data.dense(np.arange(1)).transpose(1, 0, 2))).to(torch.float32)
     with torch.no_grad():
         result = net(x)
     spikes = {pid: sp[:, 0].cpu().numpy() for pid, sp in result.spikes.items()}

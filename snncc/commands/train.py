@@ -38,12 +38,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _check_data_memory(spec, base_dir: Path) -> None:
-    """Refuse a data set that cannot fit in memory now, not after the host backend's compile."""
-    from ..data import data_memory_problem
-    from ..spec.models import InputPopulation
+    """Refuse a data set that is missing or cannot fit in memory now, not after the host backend's compile."""
+    from ..data import spec_data_problems
 
-    channels = next(p.size for p in spec.populations if isinstance(p, InputPopulation))
-    if (message := data_memory_problem(spec.data, spec.timesteps, channels, base_dir)) is not None:
+    for _where, message in spec_data_problems(spec, base_dir):
         raise UserError(message)
 
 

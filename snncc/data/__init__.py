@@ -1,13 +1,14 @@
 """Data sources and spike encoders, in numpy only.
 
 The generated training program reads data files written from these same sources, so
-nothing here depends on torch. A data set is a dense spike array `spikes` [N, T,
-inputs] (uint8, 0 or 1) with integer `labels` [N]; splits and batch order are pure
-functions of the seeds in the spec.
+nothing here depends on torch. A data set is a spike array [N, T,
+inputs] of 0/1, held as events (snncc.data.dataset), with integer `labels` [N]; splits and
+batch order are pure functions of the seeds in the spec.
 """
 
 from .encode import latency_encode, rate_encode
-from .sources import (DataError, Dataset, Split, batch_order, data_memory_problem, load_data, spec_data_problems,
+from .dataset import Dataset
+from .sources import (DataError, Split, batch_order, data_memory_problem, load_data, spec_data_problems,
                       split_indices)
 
 __all__ = [

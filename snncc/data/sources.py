@@ -1,4 +1,5 @@
-"""Data sources from the spec: scikit-learn digits, synthetic class-conditional Poisson, npz.
+"""Data sources from the spec: scikit-learn digits, synthetic class-conditional Poisson, npz,
+Randman, the Heidelberg spiking data sets' HDF5 files and tonic's data sets.
 
 Every random draw comes from numpy Generators seeded with a tuple (spec seed, purpose),
 so the encoding, the split and the batch order are independent streams that a given
@@ -15,6 +16,7 @@ import numpy as np
 from ..spec import models as m
 from .encode import latency_encode, rate_encode
 from ..machine import memory_problem
+from .dataset import Dataset, event_keys
 from .npzfile import NpzArchive, NpzError, not_regular_file
 
 # Purposes of the seeded streams (the second element of the seed tuple).
@@ -29,22 +31,6 @@ SPLIT_COPIES = 1
 
 class DataError(ValueError):
     """A data source that cannot be used (missing file, wrong shapes): a user error."""
-
-
-@dataclass(frozen=True)
-class Dataset:
-    """Spikes [N, T, channels] as uint8 0/1, labels [N] as int64, and each sample's index
-    in the whole data set before the split (for error messages and plots)."""
-
-    spikes: np.ndarray
-    labels: np.ndarray
-    sample_ids: np.ndarray
-
-    def __len__(self) -> int:
-        return int(self.labels.shape[0])
-
-    def subset(self, positions: np.ndarray) -> "Dataset":
-        return Dataset(self.spikes[positions], self.labels[positions], self.sample_ids[positions])
 
 
 @dataclass(frozen=True)
@@ -176,7 +162,7 @@ def _open_npz(path: Path) -> NpzArchive:
         raise DataError(f"{path}: cannot read it ({exc.strerror})") from None
 
 
-def npz(data: m.NpzData, timesteps: int, channels: int, base_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+def npz(data: m.NpzData, timesteps: int, channels: int, base_dir: Path) -> Dataset:
     """A user's file: `spikes` [N, T, channels] or `events` [E, 3] (sample, timestep, channel), and `labels` [N].
 
     Only those members are read, after their headers' shapes matched and the memory fits."""
@@ -194,23 +180,23 @@ def npz(data: m.NpzData, timesteps: int, channels: int, base_dir: Path) -> tuple
     if member == "spikes":
         if not np.isin(found, (0, 1)).all():
             raise DataError(f"{path}: 'spikes' must hold only 0 and 1 (or booleans)")
-        spikes = found.astype(np.uint8)
-    else:
-        events = found
-        for col, (name, limit) in enumerate((("sample", n), ("timestep", timesteps), ("channel", channels))):
-            bad = (events[:, col] < 0) | (events[:, col] >= limit)
-            if bad.any():
-                row = int(np.argmax(bad))
-                raise DataError(f"{path}: events[{row}] has {name} {int(events[row, col])}, outside [0, {limit})")
-        spikes = np.zeros((n, timesteps, channels), dtype=np.uint8)
-        spikes[events[:, 0], events[:, 1], events[:, 2]] = 1
-    return spikes, labels.astype(np.int64)
+        return Dataset.from_dense(found.astype(np.uint8), labels)
+    events = found
+    for col, (name, limit) in enumerate((("sample", n), ("timestep", timesteps), ("channel", channels))):
+        bad = (events[:, col] < 0) | (events[:, col] >= limit)
+        if bad.any():
+            row = int(np.argmax(bad))
+            raise DataError(f"{path}: events[{row}] has {name} {int(events[row, col])}, outside [0, {limit})")
+    keys = event_keys(events[:, 0], events[:, 1], events[:, 2], timesteps, channels)
+    return Dataset.from_keys(keys, labels, timesteps, channels)
 
 
-def generated_need(data: m.DigitsData | m.SyntheticData, timesteps: int, channels: int) -> tuple[int, str]:
-    """(peak bytes, what) of encoding digits or generating synthetic data: the uint8 data set,
-    its chunks before concatenation and the split's copies, plus one chunk's float64 draws."""
-    n = DIGITS_SAMPLES if isinstance(data, m.DigitsData) else data.num_samples
+def generated_need(data: m.DigitsData | m.SyntheticData | m.RandmanData, timesteps: int,
+                   channels: int) -> tuple[int, str]:
+    """(peak bytes, what) of encoding digits or generating synthetic or Randman data: the uint8
+    data set, its chunks before concatenation and the split's copies, plus one chunk's float64 draws."""
+    n = (DIGITS_SAMPLES if isinstance(data, m.DigitsData) else data.num_samples if isinstance(data, m.SyntheticData)
+         else data.num_classes * data.samples_per_class)
     chunk = min(n, _CHUNK) * timesteps * channels
     needed = (1 + SPLIT_COPIES) * n * timesteps * channels + 9 * chunk
     return needed, f"data: the {data.kind} data set ({n:,} samples x {timesteps} timesteps x {channels} inputs)"
@@ -230,6 +216,8 @@ def data_memory_problem(data: m.Data, timesteps: int, channels: int, base_dir: P
         except (DataError, NpzError) as exc:
             return str(exc) if isinstance(exc, DataError) else f"{path}: {exc}"
         what = f"{path}: the data set ({n:,} samples x {timesteps} timesteps x {channels} inputs)"
+    elif isinstance(data, (m.HeidelbergData, m.TonicData)):
+        return None  # their loaders check each file's size as they read it
     else:
         needed, what = generated_need(data, timesteps, channels)
     return memory_problem(needed, what)
@@ -241,6 +229,15 @@ def spec_data_problems(spec: m.ModelSpec, base_dir: Path | str | None) -> list[t
     inputs = [p for p in spec.populations if isinstance(p, m.InputPopulation)]
     if not inputs:
         return []
+    if isinstance(spec.data, (m.HeidelbergData, m.TonicData)):
+        if base_dir is None:
+            return []
+        if isinstance(spec.data, m.HeidelbergData):
+            from .heidelberg import heidelberg_missing as missing
+        else:
+            from .tonic_sets import tonic_missing as missing
+        message = missing(spec.data, Path(base_dir))
+        return [] if message is None else [(("data", "path"), message)]
     message = data_memory_problem(spec.data, spec.timesteps, inputs[0].size, base_dir)
     if message is None:
         return []
@@ -248,24 +245,42 @@ def spec_data_problems(spec: m.ModelSpec, base_dir: Path | str | None) -> list[t
     return [(where, message)]
 
 
-def load_data(data: m.Data, timesteps: int, channels: int, num_classes: int, base_dir: Path | str = ".") -> Split:
-    """The spec's data set, encoded and split (deterministic from data.seed).
+def load_data(data: m.Data, timesteps: int, channels: int, num_classes: int, base_dir: Path | str = ".",
+              dt: float | None = None) -> Split:
+    """The spec's data set, encoded and split (deterministic from data.seed); the event data
+    sets keep their files' own split.
 
-    channels is the input population's size; num_classes the readout population's size.
+    channels is the input population's size; num_classes the readout population's size; dt
+    the model's seconds per timestep (the default bin width of event data).
     """
-    if isinstance(data, (m.DigitsData, m.SyntheticData)):
+    if isinstance(data, (m.HeidelbergData, m.TonicData)):
+        if isinstance(data, m.HeidelbergData):
+            from .heidelberg import load_heidelberg as load
+        else:
+            from .tonic_sets import load_tonic as load
+        split = load(data, timesteps, dt, Path(base_dir))
+        _check_classes(np.concatenate([split.train.labels, split.test.labels]), num_classes)
+        return split
+    if isinstance(data, (m.DigitsData, m.SyntheticData, m.RandmanData)):
         _check_memory(*generated_need(data, timesteps, channels))
     if isinstance(data, m.DigitsData):
-        spikes, labels = digits(data, timesteps)
+        whole = Dataset.from_dense(*digits(data, timesteps))
     elif isinstance(data, m.SyntheticData):
-        spikes, labels = synthetic(data, timesteps, channels)
+        whole = Dataset.from_dense(*synthetic(data, timesteps, channels))
+    elif isinstance(data, m.RandmanData):
+        from .randman import randman
+
+        whole = Dataset.from_dense(*randman(data, timesteps, channels))
     else:
-        spikes, labels = npz(data, timesteps, channels, Path(base_dir))
-    if spikes.shape[2] != channels:
-        raise DataError(f"data: {spikes.shape[2]} input channels, but the input population has {channels} neurons")
+        whole = npz(data, timesteps, channels, Path(base_dir))
+    if whole.size != channels:
+        raise DataError(f"data: {whole.size} input channels, but the input population has {channels} neurons")
+    _check_classes(whole.labels, num_classes)
+    train, test = split_indices(len(whole), data.test_fraction, data.seed)
+    return Split(whole.subset(train), whole.subset(test))
+
+
+def _check_classes(labels: np.ndarray, num_classes: int) -> None:
     if labels.size and labels.max() >= num_classes:
         raise DataError(f"data: label {int(labels.max())} needs at least {int(labels.max()) + 1} readout neurons, "
                         f"the readout population has {num_classes}")
-    whole = Dataset(spikes, labels, np.arange(len(labels)))
-    train, test = split_indices(len(labels), data.test_fraction, data.seed)
-    return Split(whole.subset(train), whole.subset(test))

@@ -434,7 +434,72 @@ class NpzData(_Split):
     )
 
 
-Data = Annotated[Union[DigitsData, SyntheticData, NpzData], Field(discriminator="kind")]
+class _Binning(SpecModel):
+    """How event times become T timesteps: an event at time t (seconds from the sample's start)
+    falls into timestep floor(t / bin_width); events at or after T x bin_width are dropped, and
+    a channel that fires twice within one bin spikes once."""
+
+    bin_width: float | None = Field(
+        None, gt=0.0, description="Seconds per timestep. Default: the model's dt when it gives one, else "
+        "duration / timesteps. Give at most one of bin_width and duration.")
+    duration: float | None = Field(
+        None, gt=0.0, description="Seconds of each recording that the timesteps cover (bin_width = duration / "
+        "timesteps); later events are dropped. Default when neither this, bin_width nor the model's dt is given: "
+        "1.4 s (SHD's and SSC's longest recordings).")
+    downsample: int = Field(
+        1, ge=1, le=1024, description="Input down-sampling factor: audio channels c -> c // downsample (SHD, SSC: "
+        "700 -> 350 with 2), sensor pixels (x, y) -> (x // downsample, y // downsample) (N-MNIST, DVS Gesture). "
+        "The input population's size must equal the result.")
+
+
+class HeidelbergData(_Binning):
+    """The Spiking Heidelberg Digits (SHD: 20 classes, 8,156 training and 2,264 test samples) or the
+    Spiking Speech Commands (SSC: 35 classes, train/valid/test) from their published HDF5 files
+    (`spikes/times` in seconds, `spikes/units` 0-699, `labels`), with the files' own train/test split.
+    The files are read in chunks and kept as binned events, never as a dense [N, T, 700] array."""
+
+    kind: Literal["shd", "ssc"] = Field(description="Which of the Heidelberg spiking data sets.")
+    path: str = Field(
+        min_length=1, description="Directory holding the uncompressed files under their published names "
+        "(shd_train.h5 and shd_test.h5; ssc_train.h5, ssc_valid.h5 and ssc_test.h5), relative to the model "
+        "file's directory.")
+    test_split: Literal["test", "valid"] = Field(
+        "test", description="The file evaluated after each epoch: 'test', or SSC's 'valid'.")
+
+
+class TonicData(_Binning):
+    """A data set already on disk in tonic's layout (`pip install tonic`; it is what
+    `tonic.datasets.<NAME>(save_to=path, train=...)` reads), binned with tonic's own transforms;
+    polarity and the sensor's x and y are flattened into the input population
+    (index = (p x height + y) x width + x). Nothing is downloaded: a missing data set is an error
+    naming where tonic expects it."""
+
+    kind: Literal["tonic"] = Field(description="A tonic data set.")
+    dataset: Literal["SHD", "SSC", "NMNIST", "DVSGesture"] = Field(description="The tonic data set class.")
+    path: str = Field(
+        min_length=1, description="tonic's save_to directory, relative to the model file's directory.")
+    test_split: Literal["test", "valid"] = Field(
+        "test", description="The split evaluated after each epoch: 'test', or SSC's 'valid'.")
+
+
+class RandmanData(_Split):
+    """The random manifold spike-timing task of Zenke and Vogels (2021): each class is a smooth
+    random manifold of dimension manifold_dim embedded in the input units' spike times; every
+    input unit spikes spikes_per_unit times per sample. Generated from the seed; no download."""
+
+    kind: Literal["randman"] = Field(description="Generated random-manifold spike-timing data.")
+    num_classes: int = Field(10, ge=2, le=1000, description="Number of classes (the readout size).")
+    samples_per_class: int = Field(1000, ge=1, le=1_000_000, description="Samples drawn per class, before the test split.")
+    manifold_dim: int = Field(1, ge=1, le=16, description="Intrinsic dimension D of each class's manifold.")
+    alpha: float = Field(
+        2.0, gt=0.0, le=16.0, description="Smoothness: the manifold's Fourier amplitudes fall as 1/k^alpha.")
+    spikes_per_unit: int = Field(1, ge=1, le=64, description="Spikes of each input unit per sample.")
+    time_fraction: float = Field(
+        1.0, gt=0.0, le=1.0, description="Fraction of the timesteps the spike times spread over (from the first).")
+
+
+Data = Annotated[Union[DigitsData, SyntheticData, NpzData, HeidelbergData, TonicData, RandmanData],
+                 Field(discriminator="kind")]
 
 
 # --------------------------------------------------------------------------- target

@@ -14,6 +14,7 @@ from .jsonloc import Path_
 from .models import (
     CubaLIF,
     DigitsData,
+    HeidelbergData,
     InputPopulation,
     LI,
     LIF,
@@ -21,9 +22,12 @@ from .models import (
     MSECount,
     NeuronPopulation,
     NpzData,
+    RandmanData,
     Sparse,
     SyntheticData,
+    TonicData,
 )
+from .datasets import event_set, input_size
 
 Found = Iterator[tuple[Path_, str]]
 
@@ -226,10 +230,31 @@ def _data(spec: ModelSpec, base_dir: Path | None) -> Found:
         path = (base_dir / data.path)
         if not path.is_file():
             yield ("data", "path"), f"no such file: {path}"
+    elif isinstance(data, RandmanData):
+        classes = data.num_classes
+        n = data.num_classes * data.samples_per_class
+        test = round(n * data.test_fraction)
+        if test < 1 or test >= n:
+            yield ("data", "test_fraction"), f"a test fraction of {data.test_fraction:g} leaves an empty split of {n} samples"
+    elif isinstance(data, (HeidelbergData, TonicData)):
+        yield from _event_data(spec, data, inputs)
+        classes = event_set(data).classes
     if classes is not None and isinstance(readout, NeuronPopulation) and readout.size != classes:
         yield ("populations", readout_i, "size"), (
             f"readout population '{readout.id}' has {readout.size} neurons but the data has {classes} classes"
         )
+
+
+def _event_data(spec: ModelSpec, data: HeidelbergData | TonicData, inputs) -> Found:
+    name = data.dataset if isinstance(data, TonicData) else data.kind.upper()
+    if data.bin_width is not None and data.duration is not None:
+        yield ("data", "duration"), "give bin_width or duration, not both (bin_width = duration / timesteps)"
+    if data.test_split not in event_set(data).splits:
+        yield ("data", "test_split"), f"{name} has no '{data.test_split}' split (it has {', '.join(event_set(data).splits)})"
+    size = input_size(data)
+    if inputs and inputs[0][1].size != size:
+        how = f" after downsample {data.downsample}" if data.downsample > 1 else ""
+        yield ("populations", inputs[0][0], "size"), f"{name} has {size} input channels{how}, not {inputs[0][1].size}"
 
 
 #: Tile clocks the cost model means (GC200 1.33 GHz, Bow 1.85 GHz): its cycle figures are a

@@ -80,7 +80,7 @@ def wrap_ddp(net: SNN) -> torch.nn.Module:
 
 def batch_tensors(data: Dataset, positions: np.ndarray, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """Inputs [T, B, channels] (float 0/1, time-major) and labels [B] of the given samples."""
-    x = torch.from_numpy(np.ascontiguousarray(data.spikes[positions].transpose(1, 0, 2))).to(device, torch.float32)
+    x = torch.from_numpy(np.ascontiguousarray(data.dense(positions).transpose(1, 0, 2))).to(device, torch.float32)
     return x, torch.from_numpy(data.labels[positions]).to(device)
 
 
@@ -151,7 +151,7 @@ def train(ir: ModelGraph, options: TrainOptions, log: Callable[[str], None] = pr
     readout = ir.population(s.readout.population)
     if (message := training_problem(ir, str(device))) is not None:  # before the data and the model are allocated
         raise TrainingError(message)
-    data = load_data(s.data, s.timesteps, input_pop.size, readout.size, options.base_dir)
+    data = load_data(s.data, s.timesteps, input_pop.size, readout.size, options.base_dir, s.dt)
 
     if s.precision != "float32" and rank == 0:
         log(f"note: the torch backend computes in float32; precision {s.precision} applies to generated programs")

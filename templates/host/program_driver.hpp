@@ -14,9 +14,11 @@
 // optional "dev.<tensor>" entries (a checkpoint's device tensors) are written
 // back as they are. BATCH: "inputs" uint8 [T, B, inputs], "labels" uint32 [B];
 // OUT: the last step's forward outputs and gradients and the updated weights.
-// --train: trains epochs FIRST..LAST over DATA ("train.inputs" uint8 [N, T,
-// inputs], "train.labels" uint32 [N], "test.*" alike, "order" uint32 [E, N]:
-// each epoch's sample order, cut into batches of B), streams batches in and
+// --train: trains epochs FIRST..LAST over DATA ("train.offsets" uint32 [N T + 1]
+// and "train.channels" uint32 [spikes]: sample n's input spikes at timestep t are
+// channels[offsets[n T + t] ..), ascending; "train.labels" uint32 [N], "test.*"
+// alike, "order" uint32 [E, N]: each epoch's sample order, cut into batches of
+// B), streams batches in and
 // per-batch results out, prints one line per batch and per test evaluation,
 // and writes OUTDIR/epoch.<E>.bin after each epoch E. Tensor file format and the
 // line protocol: docs/codegen.md. Device: SNNCC_DEVICE=ipu|model (selectDevice).
@@ -345,28 +347,20 @@ inline int run(const Model &m, int argc, char **argv) {
         engine.writeTensor(name, kv.second.data.data(), kv.second.data.data() + kv.second.data.size());
       }
 
-    // ---- input spike-id lists (the drop rule of snncc.torch); x(b, t) points at sample b's inputs at t or is null
+    // ---- input spike-id lists: entry (b, t) from sample b's n ascending input ids at t, of
+    // which the first inCap are kept (the drop rule of snncc.torch)
     const ElementDef &in = elements[INPUT];
     const unsigned inSize = in.size, inCap = in.rows;
     std::vector<unsigned> ids(std::size_t(B) * T * inCap, 0u), counts(std::size_t(B) * T * 2, 0u), overflow(std::size_t(B) * T, 0u);
     std::vector<unsigned> labels(B, 0u);
-    auto encode = [&](auto x) {
-      std::fill(ids.begin(), ids.end(), 0u);
-      std::fill(overflow.begin(), overflow.end(), 0u);
-      for (unsigned b = 0; b < B; ++b)
-        for (unsigned t = 0; t < T; ++t) {
-          const std::size_t e = std::size_t(b) * T + t;
-          const std::uint8_t *row = x(b, t);
-          unsigned n = 0;
-          for (unsigned i = 0; row && i < inSize; ++i)
-            if (row[i]) {
-              if (n < inCap)
-                ids[e * inCap + n++] = i;
-              else
-                ++overflow[e];
-            }
-          counts[2 * e] = counts[2 * e + 1] = n;
-        }
+    auto setEntry = [&](unsigned b, unsigned t, const unsigned *first, std::size_t n) {
+      const std::size_t e = std::size_t(b) * T + t;
+      const unsigned kept = unsigned(std::min<std::size_t>(n, inCap));
+      unsigned *list = &ids[e * inCap];
+      std::copy(first, first + kept, list);
+      std::fill(list + kept, list + inCap, 0u);
+      counts[2 * e] = counts[2 * e + 1] = kept;
+      overflow[e] = unsigned(n - kept);
     };
     engine.connectStream("in.ids", ids.data(), ids.data() + ids.size());
     engine.connectStream("in.counts", counts.data(), counts.data() + counts.size());
@@ -400,7 +394,16 @@ inline int run(const Model &m, int argc, char **argv) {
           std::cerr << batchPath << ": label " << labels[b] << " of sample " << b << " is not below " << CLASSES << "\n";
           return 2;
         }
-      encode([&](unsigned b, unsigned t) { return &inputs[(std::size_t(t) * B + b) * inSize]; });
+      std::vector<unsigned> row;
+      for (unsigned b = 0; b < B; ++b)
+        for (unsigned t = 0; t < T; ++t) {
+          const std::uint8_t *x = &inputs[(std::size_t(t) * B + b) * inSize];
+          row.clear();
+          for (unsigned i = 0; i < inSize; ++i)
+            if (x[i])
+              row.push_back(i);
+          setEntry(b, t, row.data(), row.size());
+        }
       for (unsigned k = 1; k <= steps; ++k) {
         setHyper(k);
         engine.run(TRAIN_STEP);
@@ -482,9 +485,31 @@ inline int run(const Model &m, int argc, char **argv) {
       return it == data.end() ? std::size_t(0) : it->second.elements();
     };
     const std::size_t nTrain = samples("train"), nTest = samples("test");
-    const auto trainX = need(data, "train.inputs", U8, nTrain * T * inSize, dataPath).values<std::uint8_t>();
+    // a split's input spikes, in place in the file's buffer: row n T + t's ids are
+    // channels[offsets[row] .. offsets[row + 1]), checked ascending and below inSize
+    struct Events {
+      const unsigned *offsets, *channels;
+    };
+    auto events = [&](const std::string &split, std::size_t n) {
+      const std::string what = split + ".offsets";
+      const unsigned *off = need(data, what, U32, n * T + 1, dataPath).view<unsigned>();
+      const auto it = data.find(split + ".channels");
+      if (it == data.end() || it->second.dtype != U32 || it->second.dims.size() != 1 || off[0] != 0 ||
+          it->second.elements() != off[n * T])
+        throw std::runtime_error(dataPath + ": '" + split + ".channels' must be uint32 [" + what + "[-1]]");
+      const unsigned *ch = it->second.view<unsigned>();
+      for (std::size_t r = 0; r < n * T; ++r) {
+        if (off[r + 1] < off[r])
+          throw std::runtime_error(dataPath + ": '" + what + "' decreases at row " + std::to_string(r));
+        for (unsigned i = off[r]; i < off[r + 1]; ++i)
+          if (ch[i] >= inSize || (i > off[r] && ch[i] <= ch[i - 1]))
+            throw std::runtime_error(dataPath + ": '" + split + ".channels' of sample " + std::to_string(r / T) +
+                                     ", timestep " + std::to_string(r % T) + " are not ascending ids below " + std::to_string(inSize));
+      }
+      return Events{off, ch};
+    };
+    const Events trainX = events("train", nTrain), testX = events("test", nTest);
     const auto trainY = need(data, "train.labels", U32, nTrain, dataPath).values<unsigned>();
-    const auto testX = need(data, "test.inputs", U8, nTest * T * inSize, dataPath).values<std::uint8_t>();
     const auto testY = need(data, "test.labels", U32, nTest, dataPath).values<unsigned>();
     const HostTensor &orderT = data.at("order");
     if (orderT.dims.size() != 2 || orderT.dims[1] != nTrain || orderT.dims[0] < lastEpoch || orderT.dtype != U32)
@@ -504,13 +529,15 @@ inline int run(const Model &m, int argc, char **argv) {
     std::cout << std::endl;
     // runs one batch (positions pos[0..n) of a split; the rest of B is padding, label CLASSES) and
     // prints "<tag> EPOCH BATCH SAMPLES LOSS_SUM CORRECT SPIKES... OVERFLOW..." (spiking populations in order)
-    auto batchRun = [&](const char *tag, unsigned epoch, std::size_t index, const std::vector<std::uint8_t> &X,
+    auto batchRun = [&](const char *tag, unsigned epoch, std::size_t index, const Events &X,
                         const std::vector<unsigned> &Y, const unsigned *pos, unsigned n, unsigned program) {
-      for (unsigned b = 0; b < B; ++b)
+      for (unsigned b = 0; b < B; ++b) {
         labels[b] = b < n ? Y[pos[b]] : CLASSES;
-      encode([&](unsigned b, unsigned t) -> const std::uint8_t * {
-        return b < n ? &X[(std::size_t(pos[b]) * T + t) * inSize] : nullptr;
-      });
+        for (unsigned t = 0; t < T; ++t) {
+          const std::size_t r = b < n ? std::size_t(pos[b]) * T + t : 0;
+          setEntry(b, t, b < n ? X.channels + X.offsets[r] : nullptr, b < n ? X.offsets[r + 1] - X.offsets[r] : 0);
+        }
+      }
       engine.run(program);
       const float *loss = reinterpret_cast<const float *>(streamed("loss"));
       const float *scores = reinterpret_cast<const float *>(streamed("scores"));

@@ -35,6 +35,8 @@ struct HostTensor {
       n *= std::size_t(d);
     return n;
   }
+  /// The elements in place, without a copy (the buffer is operator new's: aligned for any scalar).
+  template <typename T> const T *view() const { return reinterpret_cast<const T *>(data.data()); }
   template <typename T> std::vector<T> values() const {
     std::vector<T> v(data.size() / sizeof(T));
     std::memcpy(v.data(), data.data(), v.size() * sizeof(T));

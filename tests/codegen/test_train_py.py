@@ -236,6 +236,6 @@ def test_poptorch_training_model_calls(train_py, tmp_path, monkeypatch):
     s = ir.settings
     data = load_data(s.data, s.timesteps, 12, 3, ".")
     first = batch_order(len(data.train), s.batch_size, s.seed, 1)[0]
-    x = torch.from_numpy(data.train.spikes[first].transpose(1, 0, 2)).float()
+    x = torch.from_numpy(data.train.dense(first).transpose(1, 0, 2)).float()
     ref = reference_step(ir, None, x, torch.from_numpy(data.train.labels[first]))
     assert _rel(steps[0][2], ref.loss) <= 1e-6

@@ -9,6 +9,11 @@ from snncc.data import DataError, batch_order, latency_encode, load_data, rate_e
 from snncc.spec import models as m
 
 
+def dense(data):
+    """A whole split as 0/1 bytes [N, T, channels]."""
+    return data.dense(np.arange(len(data)))
+
+
 def test_rate_encoding_rate_and_seed():
     x = np.array([[0.0, 0.25, 1.0, 0.5]])
     a = rate_encode(np.repeat(x, 50, axis=0), 200, 1.0, np.random.default_rng(0))
@@ -41,17 +46,17 @@ def test_split_and_batches_are_deterministic_partitions():
 def test_digits_rate_split():
     data = m.DigitsData(kind="digits", encoding=m.RateEncoding(kind="rate"), seed=0)
     split = load_data(data, 25, 64, 10)
-    assert split.train.spikes.shape == (1348, 25, 64) and split.test.spikes.shape == (449, 25, 64)
+    assert dense(split.train).shape == (1348, 25, 64) and dense(split.test).shape == (449, 25, 64)
     assert set(np.unique(split.train.labels)) == set(range(10))
     assert not set(split.train.sample_ids) & set(split.test.sample_ids)
     again = load_data(data, 25, 64, 10)
-    assert np.array_equal(split.train.spikes, again.train.spikes)
+    assert np.array_equal(dense(split.train), dense(again.train))
 
 
 def test_synthetic_rates_and_balance():
     data = m.SyntheticData(kind="synthetic", num_classes=4, num_samples=400, spikes_per_step=6.0, seed=1)
     split = load_data(data, 20, 50, 4)
-    spikes = np.concatenate([split.train.spikes, split.test.spikes])
+    spikes = np.concatenate([dense(split.train), dense(split.test)])
     assert spikes.shape == (400, 20, 50)
     assert spikes.sum(axis=2).mean() == pytest.approx(6.0, rel=0.1)  # expected spikes per step
     labels = np.concatenate([split.train.labels, split.test.labels])
@@ -63,12 +68,12 @@ def test_npz_spikes_and_events(tmp_path):
     events = np.array([[0, 0, 2], [3, 4, 1], [7, 1, 0]])
     np.savez(tmp_path / "ev.npz", events=events, labels=labels)
     split = load_data(m.NpzData(kind="npz", path="ev.npz", test_fraction=0.25), 5, 3, 2, tmp_path)
-    dense = np.zeros((8, 5, 3), np.uint8)
-    dense[events[:, 0], events[:, 1], events[:, 2]] = 1
-    np.savez(tmp_path / "sp.npz", spikes=dense.astype(bool), labels=labels)
+    spikes = np.zeros((8, 5, 3), np.uint8)
+    spikes[events[:, 0], events[:, 1], events[:, 2]] = 1
+    np.savez(tmp_path / "sp.npz", spikes=spikes.astype(bool), labels=labels)
     split2 = load_data(m.NpzData(kind="npz", path="sp.npz", test_fraction=0.25), 5, 3, 2, tmp_path)
-    assert np.array_equal(split.train.spikes, split2.train.spikes)
-    assert split.train.spikes.sum() + split.test.spikes.sum() == 3
+    assert np.array_equal(dense(split.train), dense(split2.train))
+    assert dense(split.train).sum() + dense(split.test).sum() == 3
 
 
 @pytest.mark.parametrize("arrays,message", [
@@ -101,3 +106,26 @@ def test_digits_table_equals_load_digits_with_and_without_the_bundled_file(monke
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     fallback = sources.digits_table()
     assert np.array_equal(fallback[0], x) and np.array_equal(fallback[1], y)
+
+
+def test_events_form_round_trips_dense_arrays():
+    """Dataset's event form against numpy's own view of the same 0/1 array: dense() of any
+    positions, subset(), and from_keys() with repeated and late events."""
+    from snncc.data.dataset import Dataset, concat, event_keys
+
+    rng = np.random.default_rng(5)
+    spikes = (rng.random((7, 4, 9)) < 0.3).astype(np.uint8)
+    spikes[2] = 0  # a silent sample
+    data = Dataset.from_dense(spikes, np.arange(7) % 3)
+    assert data.num_events == int(spikes.sum())
+    pos = np.array([6, 2, 0, 6])
+    assert np.array_equal(data.dense(pos), spikes[pos])
+    sub = data.subset(pos)
+    assert np.array_equal(dense(sub), spikes[pos]) and sub.labels.tolist() == [0, 2, 0, 0]
+    assert np.array_equal(dense(concat([sub, data])), np.concatenate([spikes[pos], spikes]))
+    # events (sample, timestep, channel): a repeat is one spike, timestep 4 of T = 4 is dropped
+    keys = event_keys(np.array([1, 1, 0, 1, 0]), np.array([3, 3, 0, 4, 2]), np.array([5, 5, 8, 0, 1]), 4, 9)
+    ev = Dataset.from_keys(keys, np.array([0, 1]), 4, 9)
+    by_hand = np.zeros((2, 4, 9), np.uint8)
+    by_hand[1, 3, 5] = by_hand[0, 0, 8] = by_hand[0, 2, 1] = 1
+    assert np.array_equal(dense(ev), by_hand)

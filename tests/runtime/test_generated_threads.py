@@ -35,7 +35,7 @@ def test_same_bits_for_1_2_and_3_threads(digits_program, min_bytes):
         work = d / f"t{threads}-{min_bytes}"
         report = work / "report.json"
         env = {"SNNCC_NUM_THREADS": str(threads), "SNNCC_RUNTIME_REPORT": str(report)}
-        if min_bytes is not None:  # every compute set of two or more tiles on the pool
+        if min_bytes is not None:  # every compute set on the pool however small, by tiles or workers
             env["SNNCC_PARALLEL_MIN_BYTES"] = min_bytes
         results.append(run_program(binary, work, init, x, y, 2, env=env))
         reports.append(json.loads(report.read_text()))

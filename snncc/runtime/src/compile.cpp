@@ -146,11 +146,14 @@ void buildComputeSets(EngineState &e, const GraphState &g) {
     checkConflicts(g, c, std::move(writes), reads);
     for (auto &kv : byTile)
       plan.tiles.push_back(std::move(kv.second));
-    plan.parallel = plan.tiles.size() >= 2 && plan.edgeBytes >= e.parallelEdgeBytes;
-    plan.workerParallel =
-        plan.tiles.size() == 1 && plan.edgeBytes >= e.parallelEdgeBytes &&
+    const bool allMulti =
+        plan.tiles.size() == 1 &&
         std::all_of(plan.tiles[0].vertices.begin(), plan.tiles[0].vertices.end(),
                     [](const VertexInst &v) { return v.multi; });
+    if (plan.edgeBytes >= e.parallelEdgeBytes && plan.tiles.size() >= 2)
+      plan.threads = CSPlan::Threads::Tiles;
+    else if (plan.edgeBytes >= e.parallelEdgeBytes && allMulti)
+      plan.threads = CSPlan::Threads::Workers;
   }
 }
 

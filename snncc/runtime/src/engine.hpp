@@ -85,15 +85,14 @@ struct CSPlan {
   /// Bytes of tensor elements connected to the vertices' edges: the measure
   /// of work that decides whether the compute set runs on the thread pool.
   std::uint64_t edgeBytes = 0;
-  /// Run on all threads (else on the calling thread only): at least two tiles
-  /// and edgeBytes >= kParallelEdgeBytes. Depends on the graph only; results
-  /// are the same either way.
-  bool parallel = false;
-  /// A single tile whose vertices are all MultiVertex (a one-tile readout's
-  /// weight gradient), with edgeBytes >= kParallelEdgeBytes: its six workers
-  /// are spread over the threads, as they run concurrently on an IPU tile
-  /// (workers write disjoint elements: the MultiVertex contract).
-  bool workerParallel = false;
+  /// How the threads share it, from the graph only (results are the same
+  /// whichever): Tiles, the tiles spread over the threads (at least two tiles);
+  /// Workers, one tile whose vertices are all MultiVertex (a one-tile readout's
+  /// weight gradient) with its six workers spread over them, as they run
+  /// concurrently on an IPU tile (workers write disjoint elements: the
+  /// MultiVertex contract); Caller, the calling thread alone (any other single
+  /// tile, or edgeBytes < kParallelEdgeBytes).
+  enum class Threads { Caller, Tiles, Workers } threads = Threads::Caller;
   std::uint64_t executions = 0;
   std::uint64_t nanoseconds = 0; ///< wall time of all executions so far
 };

@@ -80,7 +80,7 @@ void EngineState::runComputeSet(CSPlan &cs) {
       fail(at, std::current_exception(), {});
     }
   };
-  if (cs.workerParallel) {
+  if (cs.threads == CSPlan::Threads::Workers) {
     TileWork &tw = cs.tiles[0];
     guarded(0, [&] { prepare(tw); });
     if (errAt == ~std::size_t(0)) {
@@ -99,7 +99,7 @@ void EngineState::runComputeSet(CSPlan &cs) {
           finish(cs.tiles[i]);
       });
     };
-    if (cs.parallel)
+    if (cs.threads == CSPlan::Threads::Tiles)
       pool->parallelFor(cs.tiles.size(), work);
     else
       ThreadPool::serialFor(cs.tiles.size(), work);

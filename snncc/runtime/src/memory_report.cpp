@@ -194,9 +194,8 @@ Report report(const poplar::Engine &engine) {
   for (unsigned c = 0; c < e.computeSets.size(); ++c) {
     r.computeSets[c].executions = e.computeSets[c].executions;
     r.computeSets[c].nanoseconds = e.computeSets[c].nanoseconds;
-    r.computeSets[c].threads = e.computeSets[c].workerParallel ? "workers"
-                               : e.computeSets[c].parallel     ? "tiles"
-                                                               : "caller";
+    static const char *const names[] = {"caller", "tiles", "workers"}; // CSPlan::Threads
+    r.computeSets[c].threads = names[static_cast<int>(e.computeSets[c].threads)];
   }
   r.copyExchangeBytes = e.copyExchangeBytes;
   r.streamBytesToDevice = e.streamIn;
