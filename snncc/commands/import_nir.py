@@ -25,9 +25,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="timestep (default: 1e-4, snnTorch's; 1e-6 with --convention norse)")
     parser.add_argument("--discretisation", choices=("euler", "exact"), default="euler",
                         help="time constant to decay factor: euler 1 - dt/tau (default), exact exp(-dt/tau)")
-    parser.add_argument("--reset", choices=("subtract", "zero", "zero_updated"), default=None,
-                        help="reset of every spiking population (default: subtract, snnTorch Leaky's; "
-                        "zero with --convention norse)")
+    parser.add_argument("--reset", action="append", default=None, metavar="[POP=]MECH",
+                        help="reset mechanism, as the exporter names it: subtract, zero or none (snnTorch's "
+                        "reset_mechanism; zero becomes snncc's zero for Leaky and zero_updated for RLeaky, "
+                        "Synaptic and RSynaptic), or snncc's zero_updated, or snncc:NAME for a spec name as it is. "
+                        "MECH alone sets every spiking population; POP=MECH (repeatable) one population, by its "
+                        "NIR node name or its id (default: subtract, snnTorch's; zero with --convention norse)")
     parser.add_argument("--convention", choices=("snntorch", "norse"), default="snntorch",
                         help="which exporter wrote the file, for what NIR leaves open (default snntorch)")
     parser.add_argument("--timesteps", type=int, default=100, metavar="T", help="timesteps per sample (default 100)")
@@ -51,8 +54,10 @@ def run(args: argparse.Namespace) -> int:
         name = f"m_{name}"[:64]
         if not re.fullmatch(ID_PATTERN, name):
             raise UserError(f"--name {args.name!r} is not an identifier (a letter or underscore, then letters, digits, _)")
-    options = snn_nir.ImportOptions(dt=args.dt, discretisation=args.discretisation, reset=args.reset,
-                                    name=name, timesteps=args.timesteps, convention=args.convention)
+    reset, overrides = _reset_options(args.reset or [])
+    options = snn_nir.ImportOptions(dt=args.dt, discretisation=args.discretisation, reset=reset,
+                                    name=name, timesteps=args.timesteps, convention=args.convention,
+                                    reset_overrides=overrides)
     graph = snn_nir.read_graph(args.file)
     imported = snn_nir.import_graph(graph, options)
     snn_nir.validate_import(imported, args.output, args.file)  # before anything is written
@@ -62,8 +67,32 @@ def run(args: argparse.Namespace) -> int:
     print("assumed (a NIR file does not say):")
     for line in snn_nir.assumptions(options):
         print(f"  {line}")
+        if line.startswith("reset = "):
+            for reset_line in imported.resets:
+                print(f"    {reset_line}")
     print("notes:")
     print("  the data block is synthetic, sized to the network: replace it with your data")
     for note in imported.notes:
         print(f"  {note}")
     return 0
+
+
+def _reset_options(values: list[str]) -> tuple[str | None, tuple[tuple[str, str], ...]]:
+    """--reset MECH and --reset POP=MECH (repeatable) as (mechanism for all or None, overrides)."""
+    from ..nir.importer import check_reset_mechanism
+
+    reset, overrides, seen = None, [], set()
+    for value in values:
+        pop, sep, mechanism = value.rpartition("=")
+        if not sep:
+            if reset is not None and reset != value:
+                raise UserError(f"--reset {reset} and --reset {value}: give one mechanism for every population, "
+                                "and POP=MECH for a single one")
+            reset = check_reset_mechanism(value, f"--reset {value}")
+            continue
+        if not pop or pop in seen:
+            raise UserError(f"--reset {value}: " + ("POP=MECH needs a population before '='" if not pop else
+                                                   f"population '{pop}' is given twice"))
+        seen.add(pop)
+        overrides.append((pop, check_reset_mechanism(mechanism, f"--reset {value}")))
+    return reset, tuple(overrides)

@@ -91,7 +91,11 @@ def export_graph(ir, weights: dict[str, np.ndarray], dt: float | None = None):
         if p.spikes and p.reset != "zero":
             notes.append(f"population '{p.id}' resets by '{p.reset}'; NIR's neurons reset to v_reset = 0, "
                          "which readers such as snnTorch's import_from_nir run as snncc's 'zero' "
-                         "(snncc import-nir --reset subtract restores it)")
+                         f"(snncc import-nir --reset {p.id}=snncc:{p.reset} restores it)")
+        elif p.spikes and (p.model == "cuba_lif" or any(q.source == q.target == p.id for q in ir.projections)):
+            notes.append(f"population '{p.id}' resets by 'zero'; snncc import-nir --reset zero reads a CubaLIF, or "
+                         "a LIF with a self-loop, as snnTorch's Synaptic or RLeaky, whose 'zero' is snncc's "
+                         f"'zero_updated': --reset {p.id}=snncc:zero restores it")
     for proj in ir.projections:
         _add_projection(proj, ir, weights, dt, nodes, edges)
     # the Output node's name must not be a population's or a projection's ("output" often is)

@@ -11,7 +11,7 @@ use it, so that snncc runs without it where NIR is not used.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +76,7 @@ class FlatGraph:
     input: str
     output: str
     input_size: int
+    notes: list[str] = field(default_factory=list)  # what reading the graph assumed, for the user
 
     def kind(self, name: str) -> str:
         """The NIR type of a node, as messages name it."""
@@ -106,7 +107,9 @@ def flat_graph(graph) -> FlatGraph:
         raise NIRError(f"the graph has {len(inputs)} Input nodes; snncc needs exactly one (a single input population)")
     if len(outputs) != 1:
         raise NIRError(f"the graph has {len(outputs)} Output nodes; snncc needs exactly one (the readout)")
-    return FlatGraph(nodes, succ, inputs[0], outputs[0], _input_size(inputs[0], nodes[inputs[0]]))
+    notes: list[str] = []
+    size = _input_size(inputs[0], nodes, succ, notes)
+    return FlatGraph(nodes, succ, inputs[0], outputs[0], size, notes)
 
 
 def _flatten(graph, prefix: str = ""):
@@ -157,12 +160,66 @@ def _without_passthroughs(nodes: dict, edges: list[tuple[str, str]], passthrough
     return succ
 
 
-def _input_size(name: str, node) -> int:
-    input_type = getattr(node, "input_type", None) or {}
+def _input_size(name: str, nodes: dict, succ: dict[str, set[str]], notes: list[str]) -> int:
+    """The number of inputs an Input node gives.
+
+    A one-dimensional shape [n] is n inputs. Exporters that trace a module with batched
+    sample data (Norse's to_nir with torch.zeros(1, n), or (4, n)) write the batch into the
+    shape, [1, n] or [4, n]: where the Affine/Linear nodes the Input feeds take n inputs, the
+    leading dimensions are read as that batch (with a note). Any other shape is flattened."""
+    input_type = getattr(nodes[name], "input_type", None) or {}
     shapes = [np.asarray(v).reshape(-1) for v in input_type.values()] if isinstance(input_type, dict) else []
     if not shapes or shapes[0].size == 0:
         raise NIRError(f"node '{name}' (Input): no input shape")
-    return int(np.prod(shapes[0].astype(object)))  # object: no int64 overflow on forged shapes
+    try:
+        dims = [int(d) for d in shapes[0].astype(object)]  # object: no int64 overflow on forged shapes
+        whole = all(d == v for d, v in zip(dims, shapes[0].astype(object)))
+    except (TypeError, ValueError, OverflowError):
+        whole = False
+    if not whole or min(dims) < 0:
+        raise NIRError(f"node '{name}' (Input): its shape {shapes[0].tolist()} is not a list of whole numbers >= 0")
+    total = int(np.prod(np.array(dims, dtype=object)))
+    if len(dims) < 2:
+        return total
+    takes = _first_weights(name, nodes, succ)
+    sizes = {n for n, _ in takes}
+    if len(sizes) != 1:  # no weight follows the Input (or they disagree): the later checks name it
+        return total
+    (n,) = sizes
+    first = takes[0][1]
+    first_named = f"node '{first}' ({type(nodes[first]).__name__})"
+    for k in range(1, len(dims)):
+        if int(np.prod(np.array(dims[k:], dtype=object))) == n and (total != n or all(d == 1 for d in dims[:k])):
+            batch = " x ".join(str(d) for d in dims[:k])
+            notes.append(f"the Input '{name}' has the shape {dims}; {first_named} takes {n} inputs, so the leading "
+                         f"{batch} is read as the exporter's batch dimension: {n} inputs")
+            return n
+    if total == n:  # a multi-dimensional input, flattened
+        return total
+    raise NIRError(f"node '{name}' (Input) has the shape {dims} ({total:,} values), but {first_named} that it "
+                   f"feeds takes {n:,} inputs; no leading (batch) dimensions leave {n:,}")
+
+
+def _first_weights(name: str, nodes: dict, succ: dict[str, set[str]]) -> list[tuple[int, str]]:
+    """(input size, node name) of each Affine/Linear node that an Input reaches through Scale
+    and Delay nodes only (these keep the size)."""
+    import nir
+
+    found, seen, frontier = [], {name}, [name]
+    while frontier:
+        at = frontier.pop()
+        for nxt in sorted(succ.get(at, ())):
+            node = nodes[nxt]
+            if nxt in seen:
+                continue
+            seen.add(nxt)
+            if isinstance(node, (nir.Affine, nir.Linear)):
+                w = np.asarray(node.weight)
+                if w.ndim == 2:
+                    found.append((int(w.shape[1]), nxt))
+            elif isinstance(node, (nir.Scale, nir.Delay)):
+                frontier.append(nxt)
+    return found
 
 
 def _unsupported(name: str, node) -> NIRError:

@@ -14,8 +14,15 @@
   input factor w_in dt/tau_syn (euler) or w_in (1 - alpha) (exact) under the snnTorch
   convention, w_in under the Norse convention (Norse's LIFCell adds the input current as
   a jump). IF: beta = 1, c = r. LI: a leaky integrator. v_leak and v_reset must be 0.
+- A neuron node whose parameters are all one value (a module's scalar defaults) takes its
+  size from the Affine/Linear nodes around it.
 - The node feeding the Output is the readout population.
 - What a NIR file does not say comes from options: dt, discretisation, reset, timesteps.
+  --reset takes the exporter's mechanism names, mapped per module kind: snnTorch's 'zero'
+  is snncc's 'zero' in Leaky (a LIF node) and 'zero_updated' in RLeaky (a LIF with a
+  self-loop through Affine/Linear nodes), Synaptic and RSynaptic (CubaLIF).
+- Errors an option fixes name it; where the neuron parameters carry the other exporter's
+  signature (snnTorch's r = tau/1e-4 s, Norse's r = 1), they name --convention too.
 """
 
 from __future__ import annotations
@@ -32,14 +39,35 @@ import numpy as np
 from .graph import NORSE_DT, SNNTORCH_DT, FlatGraph, NIRError, flat_graph, neuron_classes
 
 
+class _OptionError(NIRError):
+    """An error that an import option fixes (dt, the convention): the message names the option,
+    and import_graph adds --convention where the file looks like the other exporter's."""
+
+
+#: --reset values: the exporter's mechanism names (snnTorch's reset_mechanism), mapped per
+#: module kind, and snncc's own spec names; `snncc:NAME` is a spec name taken as it is.
+RESET_MECHANISMS = ("subtract", "zero", "none", "zero_updated")
+SPEC_RESETS = ("subtract", "zero", "zero_updated", "none")
+
+
+def check_reset_mechanism(value: str, where: str) -> str:
+    """value if --reset accepts it as a mechanism, else a one-line NIRError naming `where`."""
+    if value in RESET_MECHANISMS or (value.startswith("snncc:") and value[6:] in SPEC_RESETS):
+        return value
+    raise NIRError(f"{where}: unknown reset mechanism {value!r} (choose from {', '.join(RESET_MECHANISMS)}, "
+                   f"or snncc:{'|'.join(SPEC_RESETS)} for snncc's spec name as it is)")
+
+
 @dataclass(frozen=True)
 class ImportOptions:
     dt: float | None = None  # None: the convention's default
     discretisation: str = "euler"
-    reset: str | None = None  # None: the convention's default
+    reset: str | None = None  # None: the convention's default; a mechanism (see RESET_MECHANISMS)
     name: str = "imported"
     timesteps: int = 100
     convention: str = "snntorch"  # or "norse"
+    #: (population, mechanism) pairs of --reset POP=MECH; POP is a NIR node name or a population id
+    reset_overrides: tuple[tuple[str, str], ...] = ()
 
     @property
     def step(self) -> float:
@@ -59,24 +87,40 @@ class Imported:
     document: dict
     arrays: dict[str, np.ndarray]
     notes: list[str] = field(default_factory=list)
+    resets: list[str] = field(default_factory=list)  # the reset each spiking population got, and why
 
 
 def import_graph(graph, opt: ImportOptions) -> Imported:
     """The spec document and arrays of a NIR graph (see the module docstring)."""
     flat = flat_graph(graph)
+    looks_like = _exporter_signature(flat)
+    try:
+        imported = _import_flat(flat, opt)
+    except _OptionError as exc:  # an error an option fixes: name the convention too where it looks wrong
+        hint = _convention_hint(looks_like, opt)
+        raise NIRError(f"{exc}; {hint}" if hint else str(exc)) from None
+    hint = _convention_hint(looks_like, opt)
+    if hint:
+        imported.notes.insert(0, f"WARNING: {hint}")
+    return imported
+
+
+def _import_flat(flat: FlatGraph, opt: ImportOptions) -> Imported:
     _check_population_size(flat.input, "Input", flat.input_size)
     neurons = {n: _neuron(n, flat.nodes[n], opt) for n in sorted(flat.nodes) if flat.is_neuron(n)}
     paths, readout = _projection_paths(flat, neurons)
+    notes: list[str] = list(flat.notes)
+    _scalar_sizes(flat, neurons, paths, notes)
     order = _population_order(flat.input, neurons, paths)
     ids = _Identifiers()
     pid = {flat.input: ids.take(flat.input, "in_")}
     for n in order:
         pid[n] = ids.take(n, "pop_")
+    resets, reset_lines = _resets(flat, neurons, paths, pid, opt)
     arrays: dict[str, np.ndarray] = {}
-    notes: list[str] = []
     populations = [{"kind": "input", "id": pid[flat.input], "size": flat.input_size}]
     for n in order:
-        populations.append(_population(neurons[n], pid[n], opt.reset_mode, arrays))
+        populations.append(_population(neurons[n], pid[n], resets.get(n), arrays))
     sizes = {flat.input: flat.input_size, **{n: neurons[n].size for n in order}}
     projections = [_projection(path, sizes, neurons[path.target].factor, pid, ids, opt.step, arrays, notes)
                    for path in sorted(paths, key=lambda p: (order.index(p.target), p.source != flat.input, p.via))]
@@ -86,7 +130,7 @@ def import_graph(graph, opt: ImportOptions) -> Imported:
     decoding = "membrane_sum" if neurons[readout].model == "li" else "spike_count"
     document = _document(opt, populations, projections, {"population": pid[readout], "decoding": decoding},
                          num_inputs=flat.input_size, num_classes=sizes[readout])
-    return Imported(document, arrays, notes)
+    return Imported(document, arrays, notes, reset_lines)
 
 
 # --------------------------------------------------------------------------- neurons
@@ -102,6 +146,7 @@ class _Neuron:
     alpha: np.ndarray | None = None
     threshold: np.ndarray | None = None
     factor: np.ndarray | None = None  # input factor folded into incoming weights
+    scalar: bool = False  # every parameter one value: the size comes from the weights around it
 
 
 @dataclass(frozen=True)
@@ -133,9 +178,11 @@ class _NeuronNode:
         if self.exact:
             return np.exp(-dt / tau)
         if (dt > tau).any():
-            raise NIRError(
+            fix = ("pass a smaller --dt (Norse's to_nir(dt=D) needs --dt D^2) or --discretisation exact"
+                   if self.opt.convention == "norse" else "pass a smaller --dt or --discretisation exact")
+            raise _OptionError(
                 f"node '{self.name}' ({self.kind}): dt = {dt:g} s exceeds {what} = {tau.min():g} s, so Euler's "
-                f"1 - dt/{what} is negative; pass a smaller --dt or --discretisation exact")
+                f"1 - dt/{what} is negative; {fix}")
         return 1.0 - dt / tau
 
     @property
@@ -168,7 +215,8 @@ def _lif(p: _NeuronNode) -> _Neuron:
     beta = p.decay(tau, "tau")
     factor = p.input_factor(r, tau, beta)
     theta = p.vector("v_threshold")
-    return _Neuron(p.name, p.kind, max(len(tau), len(r), len(theta)), "lif", beta=beta, threshold=theta, factor=factor)
+    return _Neuron(p.name, p.kind, max(len(tau), len(r), len(theta)), "lif", beta=beta, threshold=theta, factor=factor,
+                   scalar=_all_scalar(tau, r, theta))
 
 
 def _cuba_lif(p: _NeuronNode) -> _Neuron:
@@ -181,13 +229,14 @@ def _cuba_lif(p: _NeuronNode) -> _Neuron:
     theta = p.vector("v_threshold")
     size = max(len(tau_mem), len(tau_syn), len(r), len(theta), len(w_in))
     return _Neuron(p.name, p.kind, size, "cuba_lif", beta=beta, alpha=alpha, threshold=theta,
-                   factor=mem_factor * syn_factor)
+                   factor=mem_factor * syn_factor, scalar=_all_scalar(tau_mem, tau_syn, r, theta, w_in))
 
 
 def _if(p: _NeuronNode) -> _Neuron:
     p.check_rest(leak=False, reset=True)
     r, theta = p.vector("r"), p.vector("v_threshold")
-    return _Neuron(p.name, p.kind, max(len(r), len(theta)), "if", threshold=theta, factor=r)
+    return _Neuron(p.name, p.kind, max(len(r), len(theta)), "if", threshold=theta, factor=r,
+                   scalar=_all_scalar(r, theta))
 
 
 def _li(p: _NeuronNode) -> _Neuron:
@@ -195,7 +244,13 @@ def _li(p: _NeuronNode) -> _Neuron:
     tau, r = p.vector("tau"), p.vector("r")
     beta = p.decay(tau, "tau")
     factor = p.input_factor(r, tau, beta)
-    return _Neuron(p.name, p.kind, max(len(tau), len(r)), "li", beta=beta, factor=factor)
+    return _Neuron(p.name, p.kind, max(len(tau), len(r)), "li", beta=beta, factor=factor, scalar=_all_scalar(tau, r))
+
+
+def _all_scalar(*params: np.ndarray) -> bool:
+    """Whether every parameter is one value (a 0-d or shape-[1] array, as Norse writes a module's
+    default scalar parameters)."""
+    return all(v.size == 1 for v in params)
 
 
 def _neuron(name: str, node, opt: ImportOptions) -> _Neuron:
@@ -205,7 +260,7 @@ def _neuron(name: str, node, opt: ImportOptions) -> _Neuron:
     raise NIRError(f"node '{name}' has the unsupported type {type(node).__name__}")  # flat_graph admits none
 
 
-def _population(nr: _Neuron, pop_id: str, reset: str, arrays: dict[str, np.ndarray]) -> dict:
+def _population(nr: _Neuron, pop_id: str, reset: str | None, arrays: dict[str, np.ndarray]) -> dict:
     """The population of a neuron node, its per-neuron parameters (broadcast to its size) added
     to arrays where they differ between neurons."""
     size = nr.size
@@ -237,6 +292,181 @@ def _population(nr: _Neuron, pop_id: str, reset: str, arrays: dict[str, np.ndarr
         neuron["reset"] = reset
     return {"kind": "neuron", "id": pop_id, "size": size, "neuron": neuron,
             "description": f"NIR node '{nr.name}' ({nr.kind})"}
+
+
+def _scalar_sizes(flat: FlatGraph, neurons: dict[str, _Neuron], paths: list[_Path], notes: list[str]) -> None:
+    """The size of each neuron node whose parameters are all one value (Norse's default
+    LIFBoxCell() writes tau, r, v_threshold ... as scalars): the output size of the
+    Affine/Linear nodes that feed it, else the input size of those it feeds, else the size
+    of a population feeding it without a weight. Its parameters are broadcast to that size."""
+    todo = sorted(n for n, nr in neurons.items() if nr.scalar)
+    known = {flat.input: flat.input_size, **{n: nr.size for n, nr in neurons.items() if not nr.scalar}}
+    why: dict[str, str] = {}
+
+    def node(name: str) -> str:
+        return f"node '{name}' ({flat.kind(name)})"
+
+    changed = True
+    while changed:
+        changed = False
+        for n in todo:
+            if n in known:
+                continue
+            said: dict[int, str] = {}
+            for path in paths:
+                m = path.route.weight
+                if path.target == n and m is not None:
+                    said.setdefault(int(m.shape[0]), f"the output size of {node(path.via[-1])} that feeds it")
+                elif path.target == n and path.source in known:
+                    said.setdefault(known[path.source],
+                                    f"the size of {node(path.source)} that feeds it without a weight")
+            if not said:  # only the weights it feeds tell
+                for path in paths:
+                    if path.source == n and path.route.weight is not None:
+                        first = next(v for v in path.via if flat.kind(v) != "Delay")  # the first linear map
+                        said.setdefault(int(path.route.weight.shape[1]), f"the input size of {node(first)} it feeds")
+            if len(said) > 1:
+                (a, why_a), (b, why_b) = sorted(said.items())[:2]
+                raise NIRError(f"{node(n)} has one value per parameter, and the nodes around it disagree on its "
+                               f"neuron count: {a} ({why_a}) and {b} ({why_b})")
+            if said:
+                ((known[n], why[n]),) = said.items()
+                changed = True
+    for n in todo:
+        if n not in known:
+            raise NIRError(f"{node(n)} has one value per parameter and no Affine or Linear node next to it, "
+                           "so its neuron count is unknown; give its parameters one value per neuron")
+        neurons[n].size = known[n]
+        if known[n] != 1:
+            notes.append(f"{node(n)} has one value per parameter (a module's scalar defaults): "
+                         f"{known[n]} neurons, {why[n]}")
+
+
+# --------------------------------------------------------------------------- resets
+
+
+def _module_kind(flat: FlatGraph, n: str, paths: list[_Path]) -> str:
+    """The snnTorch module a neuron node comes from: a LIF (CubaLIF) with a self-loop through
+    Affine/Linear nodes is RLeaky's (RSynaptic's) subgraph, flat or nested."""
+    import nir
+
+    node = flat.nodes[n]
+    loop = any(p.source == n and p.target == n and p.via
+               and all(isinstance(flat.nodes[v], (nir.Affine, nir.Linear)) for v in p.via) for p in paths)
+    if isinstance(node, nir.LIF):
+        return "RLeaky" if loop else "Leaky"
+    if isinstance(node, nir.CubaLIF):
+        return "RSynaptic" if loop else "Synaptic"
+    return type(node).__name__  # IF, LI
+
+
+def _spec_reset(kind: str, mechanism: str, convention: str) -> tuple[str, str]:
+    """snncc's reset for an exporter's mechanism name in a module kind, and why."""
+    if mechanism.startswith("snncc:"):
+        return mechanism[6:], "snncc's spec name, taken as it is"
+    if mechanism == "zero_updated":
+        return "zero_updated", "snncc's name: the whole updated membrane is zeroed"
+    if mechanism == "subtract":
+        return "subtract", "the threshold is subtracted, alike in every module kind"
+    if mechanism == "none":
+        return "none", "no reset"
+    if convention == "norse":
+        return "zero", "Norse's cells reset to v_reset in the step they spike, which is snncc's 'zero'"
+    if kind in ("RLeaky", "Synaptic", "RSynaptic"):
+        return "zero_updated", (f"snnTorch's {kind}(reset_mechanism='zero') zeroes the whole updated membrane, "
+                                "input included: snncc's 'zero_updated'")
+    if kind == "Leaky":
+        return "zero", ("snnTorch's Leaky(reset_mechanism='zero') zeroes the previous membrane and keeps the new "
+                        "input: snncc's 'zero'")
+    return "zero", "NIR's reset to v_reset = 0 (snnTorch exports no IF): snncc's 'zero'"
+
+
+def _resets(flat: FlatGraph, neurons: dict[str, _Neuron], paths: list[_Path], pid: dict[str, str],
+            opt: ImportOptions) -> tuple[dict[str, str], list[str]]:
+    """The spec reset of every spiking neuron node (from --reset and its POP=MECH overrides,
+    mapped per module kind) and a line for each saying why."""
+    spiking = [n for n in pid if n in neurons and neurons[n].model != "li"]
+    by_name = {**{n: n for n in spiking}, **{pid[n]: n for n in spiking}}
+    overrides: dict[str, tuple[str, str]] = {}  # node -> (mechanism, the option that gave it)
+    for pop, mechanism in opt.reset_overrides:
+        if pop not in by_name:
+            if any(pop in (n, pid.get(n)) for n in neurons if neurons[n].model == "li"):
+                raise NIRError(f"--reset {pop}={mechanism}: '{pop}' is a leaky integrator (LI), which has no reset")
+            known = ", ".join(_named(n, pid) for n in spiking)
+            raise NIRError(f"--reset {pop}={mechanism}: no spiking population '{pop}' (known: {known or 'none'})")
+        overrides[by_name[pop]] = (mechanism, f"--reset {pop}={mechanism}")
+    default = (opt.reset_mode, f"--reset {opt.reset}" if opt.reset is not None else f"default {opt.reset_mode}")
+    resets, lines = {}, []
+    for n in spiking:
+        mechanism, source = overrides.get(n, default)
+        kind = _module_kind(flat, n, paths) if opt.convention == "snntorch" else flat.kind(n)
+        spec, why = _spec_reset(kind, mechanism, opt.convention)
+        resets[n] = spec
+        module = f"{flat.kind(n)}, snnTorch's {kind}" if kind != flat.kind(n) else kind
+        lines.append(f"{_named(n, pid)}, {module}: {spec} ({source}: {why})")
+    return resets, lines
+
+
+def _named(n: str, pid: dict[str, str]) -> str:
+    """A population as messages name it: its id, and its NIR node where the names differ."""
+    return pid[n] if pid[n] == n else f"{pid[n]} (NIR node {n})"
+
+
+def _reset_summary(opt: ImportOptions) -> str:
+    return ", ".join([opt.reset_mode, *(f"{pop}={m}" for pop, m in opt.reset_overrides)])
+
+
+# --------------------------------------------------------------------------- conventions
+
+
+def _exporter_signature(flat: FlatGraph) -> str | None:
+    """Which exporter's parameters the neuron nodes carry: 'snntorch' (r = tau/1e-4 and, in
+    CubaLIF, w_in = tau_syn/1e-4, as export_to_nir writes), 'norse' (r = 1 and w_in = 1, as
+    to_nir writes), or None when the file does not tell."""
+    import nir
+
+    def vec(node, attr):
+        v = getattr(node, attr, None)
+        try:
+            return None if v is None else np.asarray(v, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError):
+            return None
+
+    def close(a, b) -> bool:
+        if a is None or b is None:
+            return False
+        try:
+            return bool(np.allclose(a, b, rtol=1e-4, atol=0.0, equal_nan=False))
+        except ValueError:  # shapes that do not broadcast
+            return False
+
+    leaky = [flat.nodes[n] for n in sorted(flat.nodes) if isinstance(flat.nodes[n], (nir.LIF, nir.CubaLIF, nir.LI))]
+    if not leaky:
+        return None
+    snn = norse = True
+    for node in leaky:
+        tau = vec(node, "tau_mem" if isinstance(node, nir.CubaLIF) else "tau")
+        r = vec(node, "r")
+        with np.errstate(all="ignore"):
+            snn &= tau is not None and close(r, tau / SNNTORCH_DT)
+            norse &= close(r, 1.0)
+            if isinstance(node, nir.CubaLIF):
+                tau_syn, w_in = vec(node, "tau_syn"), vec(node, "w_in")
+                snn &= tau_syn is not None and close(w_in, tau_syn / SNNTORCH_DT)
+                norse &= close(w_in, 1.0)
+    if snn:
+        return "snntorch"
+    return "norse" if norse else None
+
+
+def _convention_hint(looks_like: str | None, opt: ImportOptions) -> str | None:
+    if looks_like == "norse" and opt.convention == "snntorch":
+        return ("the file looks like one from Norse's to_nir (r = 1 in every neuron node; snnTorch's export "
+                "writes r = tau/dt): pass --convention norse")
+    if looks_like == "snntorch" and opt.convention == "norse":
+        return ("the file looks like one from snnTorch's export_to_nir (r = tau/1e-4 s in every neuron node; "
+                "Norse's to_nir writes r = 1): leave out --convention norse (snnTorch's is the default)")
+    return None
 
 
 # --------------------------------------------------------------------------- projections
@@ -282,6 +512,8 @@ def _projection_paths(flat: FlatGraph, neurons: dict[str, _Neuron]) -> tuple[lis
             _walk(flat, _Route(n), n, paths, readouts)
         elif not all(isinstance(flat.nodes[s], nir.Output) for s in flat.succ[n]):
             raise NIRError(f"node '{n}' (LI) emits no spikes, so nothing can follow it but the Output")
+        elif flat.succ[n]:  # an LI readout (Norse's LIBoxCell): the Output follows it directly
+            readouts.append(n)
     if not readouts:
         raise NIRError(f"the Output node '{flat.output}' is not fed by a neuron node")
     return paths, readouts[-1]
@@ -410,7 +642,8 @@ def _projection(path: _Path, sizes: dict[str, int], factor: np.ndarray, pid: dic
     delay_s = path.route.delay_s
     steps = delay_s / dt
     if abs(steps - round(steps)) > 1e-6 * max(1.0, abs(steps)) or steps < 0:
-        raise NIRError(f"the delay of {delay_s:g} s into '{target}' is not a whole number of steps of dt = {dt:g} s")
+        raise _OptionError(f"the delay of {delay_s:g} s into '{target}' is not a whole number of steps of "
+                           f"dt = {dt:g} s; pass a --dt that divides it")
     if round(steps):
         proj["delay"] = int(round(steps))
     if via:
@@ -428,7 +661,8 @@ def _document(opt: ImportOptions, populations: list[dict], projections: list[dic
     return {
         "name": opt.name,
         "description": (f"{IMPORTED_DESCRIPTION} ({opt.convention} convention, dt = {opt.step:g} s, "
-                        f"{opt.discretisation}, reset {opt.reset_mode}). The data block is synthetic: replace it."),
+                        f"{opt.discretisation}, reset {_reset_summary(opt)}). The data block is synthetic: "
+                        "replace it."),
         "timesteps": opt.timesteps,
         "dt": opt.step,
         "discretisation": opt.discretisation,
@@ -486,11 +720,16 @@ def assumptions(opt: ImportOptions) -> list[str]:
     dt_src = "--dt" if opt.dt is not None else (
         "default: Norse 1.1's to_nir(dt=1e-3) writes tau = dt x tau, so its dynamics need dt = 1e-3^2"
         if opt.convention == "norse" else "default: snnTorch's NIR export assumes dt = 1e-4 s")
-    reset_src = "--reset" if opt.reset is not None else (
+    reset_src = ("--reset" if opt.reset is not None else (
         "default: Norse's LIF cells reset to v_reset in the step they spike, which is snncc's 'zero'"
         if opt.convention == "norse" else
-        "default: snnTorch's Leaky subtracts the threshold; its NIR export writes v_reset = 0 for every "
-        "reset mechanism, so the file cannot tell: pass --reset zero for NIR's reset-to-value")
+        "default: snnTorch's modules subtract the threshold by default; its NIR export writes v_reset = 0 for "
+        "every reset mechanism, so the file cannot tell: pass --reset zero for modules built with "
+        "reset_mechanism='zero', --reset POP=MECH for one population"))
+    if opt.reset_overrides:
+        reset_src += "; " + ", ".join(f"--reset {pop}={m}" for pop, m in opt.reset_overrides)
+    if opt.convention == "snntorch":
+        reset_src += "; snnTorch's mechanism names, mapped per module kind"
     return [
         f"dt = {opt.step:g} s ({dt_src})",
         f"discretisation = {opt.discretisation}" + (" (default, as snnTorch's and Norse's exporters)"
@@ -519,8 +758,10 @@ def validate_import(imported: Imported, out: str | Path, source: str | Path) -> 
         except SpecError as exc:
             first = exc.problems[0]
             more = f" (and {len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
+            fix = ("; pass a larger --timesteps" if (first.pointer or "").endswith("/delay")
+                   and "timesteps" in first.message else "")
             raise NIRError(f"{source}: the imported model would not be valid, nothing written: "
-                           f"{first.pointer or '/'}: {first.message}{more}") from None
+                           f"{first.pointer or '/'}: {first.message}{more}{fix}") from None
 
 
 def write_import(imported: Imported, out: str | Path) -> tuple[Path, Path]:

@@ -119,3 +119,39 @@ def test_every_example_exports(root, example, tmp_path, capsys):
     if ir.settings.dt is None:  # snnTorch's import_from_nir assumes its own dt, 1e-4 s
         x = (torch.rand(4, 2, next(p.size for p in ir.populations if p.kind == "input")) < 0.3).float()
         assert _snntorch_spikes(graph, x, steps=4).shape[:2] == (4, 2)
+
+
+def test_round_trip_of_zero_resets_that_snntorch_names_otherwise(tmp_path, capsys):
+    """cuba_lif and a self-looped lif with snncc's 'zero': the export's note names the --reset that
+    gives them back (plain --reset zero reads them as snnTorch's Synaptic and RLeaky)."""
+    model = {
+        "name": "z", "timesteps": T,
+        "populations": [
+            {"kind": "input", "id": "x", "size": 6},
+            {"kind": "neuron", "id": "r", "size": 5, "neuron": {"model": "lif", "beta": 0.8, "reset": "zero"}},
+            {"kind": "neuron", "id": "c", "size": 3,
+             "neuron": {"model": "cuba_lif", "alpha": 0.7, "beta": 0.85, "reset": "zero"}},
+        ],
+        "projections": [
+            {"id": "xr", "source": "x", "target": "r", "weight_init": {"scale": 3}},
+            {"id": "rr", "source": "r", "target": "r", "weight_init": {"scale": 2}},
+            {"id": "rc", "source": "r", "target": "c", "weight_init": {"scale": 3}},
+        ],
+        "readout": {"population": "c"},
+        "data": {"kind": "synthetic", "num_classes": 3, "num_samples": 8},
+    }
+    (tmp_path / "z.json").write_text(json.dumps(model))
+    assert main(["export-nir", str(tmp_path / "z.json"), "-o", str(tmp_path / "z.nir")]) == 0
+    printed = capsys.readouterr().out
+    assert "--reset r=snncc:zero restores it" in printed and "--reset c=snncc:zero restores it" in printed
+    assert main(["import-nir", str(tmp_path / "z.nir"), "-o", str(tmp_path / "back.json"), "--timesteps", str(T),
+                 "--reset", "zero", "--reset", "r=snncc:zero", "--reset", "c=snncc:zero"]) == 0
+    a = build_model(spec_to_ir(load_spec(tmp_path / "z.json")))
+    b = build_model(spec_to_ir(load_spec(tmp_path / "back.json")))
+    torch.manual_seed(0)
+    x = (torch.rand(T, B, 6) < 0.3).float()
+    with torch.no_grad():
+        ra, rb = a(x), b(x)
+    for pid in ("r", "c"):
+        assert 0 < ra.spikes[pid].sum() < ra.spikes[pid].numel()
+        assert torch.equal(ra.spikes[pid], rb.spikes[pid]), pid

@@ -100,6 +100,7 @@ def test_a_model_that_fails_validation_is_not_written(tmp_path, capsys):
     line = _import(tmp_path, capsys, _graph(3, None, 2, extra), "--timesteps", "10")
     assert line.startswith(f"snncc import-nir: error: {tmp_path / 'net.nir'}: the imported model would not be valid, "
                            "nothing written: /projections/0/delay: "), line
+    assert line.endswith("; pass a larger --timesteps"), line
 
 
 def test_a_valid_import_still_writes_both_files(tmp_path, capsys):
