@@ -80,7 +80,9 @@ def event_keys(sample: np.ndarray, timestep: np.ndarray, channel: np.ndarray, ti
     timestep = np.asarray(timestep)
     keep = (timestep >= 0) & (timestep < timesteps)
     keys = (np.asarray(sample)[keep].astype(np.int64) * timesteps + timestep[keep].astype(np.int64)) * size
-    return np.unique(keys + np.asarray(channel)[keep].astype(np.int64))
+    keys = np.sort(keys + np.asarray(channel)[keep].astype(np.int64))
+    # np.unique without its bookkeeping: tens of times faster on numpy 2 for millions of keys
+    return keys[np.concatenate(([True], keys[1:] != keys[:-1]))] if keys.size else keys
 
 
 def concat(parts: list[Dataset]) -> Dataset:
