@@ -24,7 +24,7 @@ from .fsutil import check_output_dir, write_errors
 from .ir import ModelGraph, spec_to_ir
 from .lower import LoweringError, lower, neuron_parameters
 from .partition import PlanError, make_plan
-from .partition.target import host_ir
+from .partition.target import host_ir, with_target
 from .runtime.build import BuildError, build_cmake_project
 from .spec import load_spec
 
@@ -52,18 +52,21 @@ class Compiled:
     files: dict[str, bytes]
 
 
-def compile_model(path: str | os.PathLike, layout: str = "ipu", threads: int | None = None) -> Compiled:
+def compile_model(path: str | os.PathLike, layout: str = "ipu", threads: int | None = None,
+                  replicas: int | None = None) -> Compiled:
     """The spec file at path, planned, lowered and rendered for the layout's target: "ipu",
     the spec's target exactly; "cpu", this machine's CPU-shaped target with `threads`
-    runtime threads (default: its CPUs). Raises COMPILE_ERRORS for a model without a program
-    on that target; the caller says where."""
+    runtime threads (default: its CPUs). replicas overrides the spec's replication_factor.
+    Raises COMPILE_ERRORS for a model without a program on that target; the caller says where."""
     spec = load_spec(path)
     ir = spec_to_ir(spec)
+    if replicas is not None:
+        ir = with_target(ir, ir.settings.target.model_copy(update={"replication_factor": replicas}))
     if layout == "cpu":
         ir = host_ir(ir, threads)
     elif layout != "ipu":
         raise ValueError(f"layout must be one of {LAYOUTS}, not {layout!r}")
-    plan = make_plan(ir)
+    plan = make_plan(ir, layout=layout)
     program = lower(ir, plan)
     return Compiled(ir, plan, program, render(program, plan, model_files(spec, Path(path).parent)))
 

@@ -22,6 +22,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import machine, tensorfile
+from . import launch
 from ..codegen import write_build_dir
 from ..data import Dataset, batch_order, load_data
 from ..driver import COMPILE_ERRORS, build, compile_model
@@ -153,22 +154,28 @@ def _restore(payload: bytes, program, name: str, where: Path) -> tuple[dict[str,
 
 
 def train_host(ir: ModelGraph, spec_path: Path, options, log: Callable[[str], None] = print,
-               emulate_target: bool = False, threads: int | None = None, runtime: str = "host") -> TrainSummary:
+               emulate_target: bool = False, threads: int | None = None, runtime: str = "host",
+               replicas: int | None = None) -> TrainSummary:
     """Train with the generated program on the host runtime; options: snncc.runs.TrainOptions.
     The program is planned for this machine's CPU-shaped target (snncc.partition.target) with
-    `threads` runtime threads (default: the CPUs this process may use), or with emulate_target
-    for the spec's exact IPU tile layout. runtime "poplar" builds the program with the Poplar
-    SDK (snncc.driver.build refuses it without one)."""
+    `threads` runtime threads (default: the CPUs this process may use, shared by the replicas),
+    or with emulate_target for the spec's exact IPU tile layout. replicas (default: the spec's
+    replication_factor) data-parallel replicas run as the processes of one MPI job (launch.py).
+    runtime "poplar" builds the program with the Poplar SDK (snncc.driver.build refuses it
+    without one)."""
     started = time.perf_counter()
     s = ir.settings
     epochs = options.epochs or s.epochs
+    replicas = replicas or s.target.replication_factor
     loop = RunLoop(ir.name, options, epochs, log)
     run = loop.run
     check_run_dir(run.path, "run directory")
+    if replicas > 1:
+        mpirun = launch.mpi_launcher()  # refused now, not after the build, when there is no MPI
     run.path.mkdir(parents=True, exist_ok=True)
-    threads = threads or machine.host_threads()
+    threads = max(1, (threads or machine.host_threads()) // replicas)
     try:
-        compiled = compile_model(spec_path, "ipu" if emulate_target else "cpu", threads)
+        compiled = compile_model(spec_path, "ipu" if emulate_target else "cpu", threads, replicas)
     except COMPILE_ERRORS as exc:
         where = "the spec's target" if emulate_target else f"this machine's CPU-shaped target ({threads} threads)"
         raise UserError(f"{spec_path}: on {where}: {exc}") from None
@@ -198,8 +205,9 @@ def train_host(ir: ModelGraph, spec_path: Path, options, log: Callable[[str], No
     tensorfile.write(work / "init.bin", init)
 
     if start_epoch <= epochs:
-        _run_epochs(loop, ir, program, binary, work, threads, start_epoch, steps_done, wall_before,
-                    -(-len(split.train) // s.batch_size))
+        command = [str(binary)] if replicas == 1 else mpirun.command(replicas, binary)
+        _run_epochs(loop, ir, program, command, work, threads, start_epoch, steps_done, wall_before,
+                    -(-len(split.train) // s.batch_size), -(-len(split.test) // s.batch_size), replicas)
 
     def plot_sample(path: Path) -> None:
         if (payload := run.load_checkpoint()) is not None:
@@ -208,32 +216,56 @@ def train_host(ir: ModelGraph, spec_path: Path, options, log: Callable[[str], No
     return loop.finish(wall_before + time.perf_counter() - started, plot_sample)
 
 
-def _run_epochs(loop: RunLoop, ir: ModelGraph, program, binary: Path, work: Path, threads: int, first: int,
-                steps_done: int, wall: float, n_batches: int) -> None:
-    """Run the program from epoch `first` to the last, tallying its output lines (program_driver.hpp):
-    "populations ID..." once the graph is loaded, then per batch "batch|test EPOCH INDEX SAMPLES
-    LOSS_SUM CORRECT SPIKES... OVERFLOW..." (one count per population each) and "epoch EPOCH STEPS"
-    after the epoch's test split, once its epoch file is written."""
+def _run_epochs(loop: RunLoop, ir: ModelGraph, program, command: list[str], work: Path, threads: int, first: int,
+                steps_done: int, wall: float, n_batches: int, n_test_batches: int, replicas: int = 1) -> None:
+    """Run the program (command: the binary, or mpirun starting it once per replica) from epoch
+    `first` to the last, tallying its output lines (program_driver.hpp): "populations ID..." once
+    the graph is loaded, then per batch and replica "batch|test EPOCH INDEX SAMPLES LOSS_SUM CORRECT
+    SPIKES... OVERFLOW..." (one count per population each; the replicas' lines of a batch are
+    summed) and, from the first replica, "epoch EPOCH STEPS" after the epoch's test split, once
+    its epoch file is written. An epoch ends when that line and every replica's test lines came."""
     s = ir.settings
     last = loop.last
     sizes = {p.id: p.size for p in ir.populations}
     stderr_path = work / "stderr.txt"
     with open(stderr_path, "w") as err:
-        proc = subprocess.Popen([str(binary), "--train", str(work / "init.bin"), str(work / "data.bin"), str(work),
+        proc = subprocess.Popen([*command, "--train", str(work / "init.bin"), str(work / "data.bin"), str(work),
                                  str(first), str(last), str(steps_done)],
                                 stdout=subprocess.PIPE, stderr=err, text=True, bufsize=1, preexec_fn=_die_with_parent,
                                 env={**os.environ, "SNNCC_NUM_THREADS": str(threads)})
     pops: list[str] = []
-    tally: dict[str, Tally] = {}
+    epochs: dict[int, dict] = {}  # per epoch: its tallies, lines per training batch, test lines, end
     bar = None
     t0 = time.perf_counter()
-    train_s = 0.0
 
-    def fresh(epoch: int, started: float | None = None) -> dict[str, Tally]:
+    def state(epoch: int) -> dict:
+        if epoch not in epochs:
+            epochs[epoch] = {"train": Tally(pops), "test": Tally(pops), "lines": {}, "tests": 0,
+                             "end": None, "train_s": 0.0}
+        return epochs[epoch]
+
+    def fresh(epoch: int, started: float | None = None) -> None:
         nonlocal bar, t0
         t0 = time.perf_counter() if started is None else started
         bar = loop.bar(epoch, range(n_batches), total=n_batches)
-        return {"train": Tally(pops), "test": Tally(pops)}
+
+    def finish(epoch: int) -> None:
+        """Close the epoch once the first replica's "epoch" line and all test lines are in."""
+        nonlocal wall
+        st = epochs.get(epoch)
+        if st is None or st["end"] is None or st["tests"] < replicas * n_test_batches:
+            return
+        ended = st["end"]
+        bar.close()
+        epoch_s = ended - t0
+        wall += epoch_s
+        row = epoch_row(epoch, st["train"], st["test"], st["train_s"], epoch_s, wall, s.timesteps, sizes)
+        # one file per epoch: the program may already be past this epoch (stdout is buffered)
+        loop.end_epoch(row, partial(_checkpoint, work / f"epoch.{epoch}.bin", program, ir.name, epoch, wall))
+        (work / f"epoch.{epoch - 1}.bin").unlink(missing_ok=True)
+        del epochs[epoch]
+        if epoch < last:
+            fresh(epoch + 1, ended)
 
     try:
         assert proc.stdout is not None
@@ -241,9 +273,10 @@ def _run_epochs(loop: RunLoop, ir: ModelGraph, program, binary: Path, work: Path
             f = line.split()
             if not f:
                 continue
-            if f[0] == "populations":  # the graph is built and loaded: epoch `first` starts
-                pops[:] = f[1:]
-                tally = fresh(first)
+            if f[0] == "populations":  # the graph is built and loaded (every replica says so once)
+                if not pops:
+                    pops[:] = f[1:]
+                    fresh(first)
                 continue
             if f[0] in ("batch", "test"):
                 epoch, index, n = int(f[1]), int(f[2]), int(f[3])
@@ -251,31 +284,30 @@ def _run_epochs(loop: RunLoop, ir: ModelGraph, program, binary: Path, work: Path
                 k = len(pops)
                 spikes = dict(zip(pops, (int(v) for v in f[6:6 + k])))
                 overflow = dict(zip(pops, (int(v) for v in f[6 + k:6 + 2 * k])))
-                tally["train" if f[0] == "batch" else "test"].add(loss_sum, correct, n, spikes, overflow)
-                if f[0] == "batch":
-                    if (stop := loop.stop_message(loss_sum, epoch, index)) is not None:
-                        proc.kill()
-                        raise HostTrainingError(stop)
+                st = state(epoch)
+                st["train" if f[0] == "batch" else "test"].add(loss_sum, correct, n, spikes, overflow)
+                if f[0] == "test":
+                    st["tests"] += 1
+                    finish(epoch)
+                    continue
+                if (stop := loop.stop_message(loss_sum, epoch, index)) is not None:
+                    proc.kill()
+                    raise HostTrainingError(stop)
+                st["lines"][index] = st["lines"].get(index, 0) + 1
+                if st["lines"][index] == replicas:  # every replica's share of the batch is in
                     bar.update(1)
                     if index % 5 == 1:
-                        bar.set_postfix(loss=f"{loss_sum / n:.4f}", refresh=False)
+                        t = st["train"]
+                        bar.set_postfix(loss=f"{t.loss / max(t.samples, 1):.4f}", refresh=False)
                     if index == n_batches:
-                        train_s = time.perf_counter() - t0
+                        st["train_s"] = time.perf_counter() - t0
                 continue
             if f[0] == "epoch":
                 # the program starts the next epoch once it printed this line, while this
                 # process still checkpoints (seconds for large models): its clock starts now
-                ended = time.perf_counter()
                 epoch = int(f[1])
-                bar.close()
-                epoch_s = ended - t0
-                wall += epoch_s
-                row = epoch_row(epoch, tally["train"], tally["test"], train_s, epoch_s, wall, s.timesteps, sizes)
-                # one file per epoch: the program may already be past this epoch (stdout is buffered)
-                loop.end_epoch(row, partial(_checkpoint, work / f"epoch.{epoch}.bin", program, ir.name, epoch, wall))
-                (work / f"epoch.{epoch - 1}.bin").unlink(missing_ok=True)
-                if epoch < last:
-                    tally = fresh(epoch + 1, ended)
+                state(epoch)["end"] = time.perf_counter()
+                finish(epoch)
         rc = proc.wait()
     finally:
         if proc.poll() is None:
@@ -284,9 +316,7 @@ def _run_epochs(loop: RunLoop, ir: ModelGraph, program, binary: Path, work: Path
         if bar is not None:
             bar.close()
     if rc != 0:
-        lines = [ln for ln in stderr_path.read_text(errors="replace").splitlines() if ln.strip()]
-        msg = lines[-1] if lines else f"exit status {rc}"
-        raise HostTrainingError(msg[len("error: "):] if msg.startswith("error: ") else msg)
+        raise HostTrainingError(launch.failure(stderr_path.read_text(errors="replace"), rc, replicas))
 
 
 def _die_with_parent() -> None:

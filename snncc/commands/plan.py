@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     if args.layout == "cpu":
         ir = host_ir(ir, threads)
     try:
-        plan = make_plan(ir)
+        plan = make_plan(ir, layout=args.layout)
     except PlanError as exc:
         raise UserError(f"{args.file}: {exc}") from None
     print(plan.to_json() if args.json else text(plan), end="")

@@ -47,8 +47,10 @@ def lower(ir: ModelGraph, plan: Plan) -> Program:
     if st.precision != "float32":
         raise LoweringError("the code generator supports precision 'float32' only so far (the spec asks for "
                             f"'{st.precision}')")
-    if st.target.replication_factor != 1:
-        raise LoweringError("the code generator supports replication_factor 1 only so far")
+    replicas = st.target.replication_factor
+    if st.batch_size % replicas:
+        raise LoweringError(f"batch_size {st.batch_size} does not split evenly over replication_factor = {replicas}")
+    batch = st.batch_size // replicas  # each replica's share of every batch
     for proj in ir.projections:
         if proj.connectivity != "dense":
             raise LoweringError(f"projection '{proj.id}': sparse connectivity is not supported by the code "
@@ -96,13 +98,13 @@ def lower(ir: ModelGraph, plan: Plan) -> Program:
     compute_sets = tuple(c.name for c in forward + backward + (loss_step, update))
     vtypes, patterns, elements = _tables(pops, projs, pop_facts, proj_facts, compute_sets, st, optimizer, readout_id)
     return Program(
-        name=ir.name, timesteps=st.timesteps, batch=st.batch_size, num_ipus=st.target.num_ipus,
+        name=ir.name, timesteps=st.timesteps, batch=batch, replicas=replicas, num_ipus=st.target.num_ipus,
         tiles_per_ipu=st.target.tiles_per_ipu, bytes_per_tile=st.target.bytes_per_tile,
         populations=tuple(pops), projections=tuple(projs), stages=stages,
         readout=Readout(readout_id, st.readout.decoding, readout_pop.size, readout_pop.tiles.first_tile),
         loss=loss, surrogate=_surrogate(st.surrogate), optimizer=optimizer,
-        tensors=_tensors(pop_facts, proj_facts, st.timesteps, st.batch_size, optimizer)
-        + _loss_tensors(readout_id, readout_pop.size, st.batch_size, st.readout.decoding),
+        tensors=_tensors(pop_facts, proj_facts, st.timesteps, batch, optimizer)
+        + _loss_tensors(readout_id, readout_pop.size, batch, st.readout.decoding),
         forward=forward, backward=backward, loss_step=loss_step, update=update,
         compute_sets=compute_sets, vertex_types=vtypes, patterns=patterns, elements=elements,
     )
@@ -128,7 +130,7 @@ def _loss_tensors(readout: str, classes: int, batch: int, decoding: str) -> tupl
 def _tables(pops, projs, pop_facts, proj_facts, compute_sets, st, optimizer: Optimizer, readout_id: str):
     """Vertex types, deduplicated binding patterns and program.cpp's element rows; `pops` and
     `projs` are the Program's, `pop_facts` and `proj_facts` their records, in the same order."""
-    steps, batch, decoding = st.timesteps, st.batch_size, st.readout.decoding
+    steps, batch, decoding = st.timesteps, st.batch_size // st.target.replication_factor, st.readout.decoding
     index = {p.id: i for i, p in enumerate(pops)}
     index.update({pr.id: len(pops) + i for i, pr in enumerate(projs)})
     by_id = {p.id: p for p in pops}

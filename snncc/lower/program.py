@@ -199,7 +199,8 @@ class Element:
 class Program:
     name: str
     timesteps: int
-    batch: int
+    batch: int  # per replica: training.batch_size / replicas
+    replicas: int  # data-parallel replicas (replication_factor); their gradients are summed before the update
     num_ipus: int
     tiles_per_ipu: int
     bytes_per_tile: int

@@ -15,7 +15,7 @@ from ..ir import ModelGraph, Schedule
 from ..machine import collection_paused
 from . import constants
 from .check import check_plan
-from .cost import receive_peaks, step_cost
+from .cost import LAYOUTS, allreduce_bytes_per_second, receive_peaks, step_cost
 from .exchange import ReceivePeaks
 from .partitioner import Infeasible, assign_ipus, place_ipu, tile_bytes
 from .memory import (
@@ -28,24 +28,29 @@ class PlanError(Exception):
     """The model does not fit the target; the message says what and how to fix it."""
 
 
-def make_plan(ir: ModelGraph, pipelined: bool = True) -> Plan:
+def make_plan(ir: ModelGraph, pipelined: bool = True, layout: str = "ipu") -> Plan:
     """Partition a model over its target and predict its step time.
 
     With `pipelined`, a model with zero-delay projections between neuron populations is
     also planned with those projections made delay-1, and that prediction is attached.
+    `layout` says what the target is: "ipu" (the spec's IPU system) or "cpu" (the host
+    backend's CPU-shaped target, snncc.partition.target.host_ir); with replication_factor > 1
+    it picks the bandwidth of the replicas' gradient all-reduce (IPU-Links or MPI).
     """
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {LAYOUTS}, not {layout!r}")
     with collection_paused():
-        return _make_plan(ir, pipelined)
+        return _make_plan(ir, pipelined, layout)
 
 
-def _make_plan(ir: ModelGraph, pipelined: bool) -> Plan:
+def _make_plan(ir: ModelGraph, pipelined: bool, layout: str) -> Plan:
     target = ir.settings.target
     memories = {p.id: population_memory(ir, p) for p in ir.populations}
-    placements, ipus, table, peaks, cost, per = _place_fitting(ir, memories)
+    placements, ipus, table, peaks, cost, per = _place_fitting(ir, memories, layout)
     alternative = None
     if pipelined and _zero_delay_neuron_projections(ir):
         try:
-            alternative = _place_fitting(pipelined_ir(ir), memories)[4]
+            alternative = _place_fitting(pipelined_ir(ir), memories, layout)[4]
         except PlanError:
             alternative = None
     return Plan(
@@ -67,6 +72,8 @@ def _make_plan(ir: ModelGraph, pipelined: bool) -> Plan:
             ComputeSetCost(name, c["phase"], int(c["executions"]), c["compute_cycles"], c["exchange_cycles"],
                            c["link_cycles"], c["sync_cycles"], c["exchange_bytes"], c["max_tile_bytes"])
             for name, c in per.items()),
+        layout=layout,
+        allreduce_bytes_per_second=allreduce_bytes_per_second(layout),
     )
 
 
@@ -75,7 +82,7 @@ def _make_plan(ir: ModelGraph, pipelined: bool) -> Plan:
 MAX_REPLACEMENTS = 12
 
 
-def _place_fitting(ir: ModelGraph, memories: dict[str, PopulationMemory]):
+def _place_fitting(ir: ModelGraph, memories: dict[str, PopulationMemory], layout: str = "ipu"):
     """Place the model and count its receive buffers (they depend on the placement: the cost model's
     supersteps give each tile's peak). Where they overflow a tile and the partitioner's own choice
     can help, place again: the population whose vertices fill the tile on more tiles (fewer samples
@@ -99,7 +106,7 @@ def _place_fitting(ir: ModelGraph, memories: dict[str, PopulationMemory]):
                 limits[pid] = ((before + low) // 2, None)
                 continue
             break  # the re-placement does not fit: the receive buffers are the problem to report
-        peaks, cost, per = receive_peaks(ir, memories, placements, len(table))
+        peaks, cost, per = receive_peaks(ir, memories, placements, len(table), layout)
         table[:, CAT["receive"]] = peaks.bytes
         totals = table.sum(axis=1)
         if totals.max() <= budget:

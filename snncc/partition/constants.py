@@ -29,6 +29,28 @@ INTERNAL_SYNC_CYCLES = 150
 #: because one Poplar graph spans all IPUs). *estimate*: not in ipu.md.
 EXTERNAL_SYNC_CYCLES = 1500
 
+# --------------------------------------------------------------------------- replicas: the gradient all-reduce
+# With target.replication_factor R > 1, every step ends its backward pass with a sum of the weight
+# and bias gradients over the R replicas (gcl::allReduceCrossReplica on IPUs, MPI_Allreduce between
+# the host backend's ranks) before the optimizer update. A ring all-reduce sends, and receives,
+# 2 (R - 1) / R x the gradients' bytes per replica (reduce-scatter, then all-gather); the cost model
+# charges that over the bandwidth below (no latency term).
+
+#: Bytes per gradient element summed across replicas: float32 (the generated program's
+#: gradients; float16 is not lowered).
+GRADIENT_BYTES = 4
+
+#: Ring all-reduce bandwidth between IPU replicas, bytes per second per replica: ipu.md's
+#: IPU-Link figure, 320 GB/s per IPU (10 links), as LINK_BYTES_PER_SECOND. Optimistic: a ring
+#: step uses the links to one neighbour, and replicas in different IPU-Machines may go through
+#: gateway links instead.
+ALLREDUCE_IPU_BYTES_PER_SECOND = LINK_BYTES_PER_SECOND
+
+#: All-reduce bandwidth between the host backend's replicas (one per MPI rank, `--layout cpu`),
+#: bytes per second per replica. *estimate*, TO BE MEASURED: MPI_Allreduce of a float32 buffer of a
+#: model's gradient size between two ranks on this machine (docs/plan.md, "Replicas").
+ALLREDUCE_MPI_BYTES_PER_SECOND = 5e9
+
 # --------------------------------------------------------------------------- vertex work
 # Worker instructions; a tile issues one instruction per cycle, round-robin over its
 # workers (ipu.md: 6 workers), so a worker's k instructions take workers x k cycles and a

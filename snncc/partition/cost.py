@@ -8,6 +8,13 @@ Per superstep: the busiest tile's vertex cycles (snncc.partition.cycles), plus t
 per-tile exchange volume (snncc.partition.exchange) over EXCHANGE_BYTES_PER_CYCLE (plus a
 setup), plus the IPU-Link bytes over LINK_BYTES_PER_SECOND, plus one sync. Host streams are
 left out.
+
+With R = target.replication_factor > 1 replicas, each training its batch / R samples, the step
+adds the all-reduce of the weight and bias gradients across replicas (after the backward pass,
+before the update): a ring moves 2 (R - 1) / R x GRADIENT_BYTES x the gradient elements per
+replica, at ALLREDUCE_IPU_BYTES_PER_SECOND per IPU (every IPU of a replica all-reduces its own
+gradients with its counterparts, in parallel: the IPU holding the most sets the time) or, on the
+host backend's CPU-shaped layout, ALLREDUCE_MPI_BYTES_PER_SECOND. R = 1: no all-reduce.
 """
 
 from __future__ import annotations
@@ -28,6 +35,44 @@ from .exchange import ReceivePeaks, Superstep, Tensors, add_exchange
 from .memory import PopulationMemory, batch_per_replica, population_memory
 from .plan import Cost, Placement
 
+#: the layouts a plan is made for (snncc.partition.target): the spec's IPU target, or the host
+#: backend's CPU-shaped one, whose replicas are MPI ranks
+LAYOUTS = ("ipu", "cpu")
+
+
+def allreduce_bytes_per_second(layout: str) -> float:
+    """The all-reduce bandwidth per replica on a layout (snncc.partition.constants)."""
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {LAYOUTS}, not {layout!r}")
+    return k.ALLREDUCE_MPI_BYTES_PER_SECOND if layout == "cpu" else k.ALLREDUCE_IPU_BYTES_PER_SECOND
+
+
+def gradient_elements(placements: Sequence[Placement], memories: dict[str, PopulationMemory],
+                      num_ipus: int) -> np.ndarray:
+    """Per IPU, the weight and bias gradient elements (dw, db) its tiles hold: what an all-reduce
+    across replicas sums (per incoming projection of a neuron population the stored weights of its
+    slices, a bound for probability masks as in the memory model, and one bias per neuron)."""
+    out = np.zeros(max(num_ipus, 1), dtype=np.int64)
+    for p in placements:
+        pm = memories[p.population]
+        if p.kind != "neuron":
+            continue
+        n = p.slice_sizes()
+        out[p.ipu] += sum(int(inc.stored(n).sum()) + (p.size if inc.facts.bias else 0) for inc in pm.incoming)
+    return out
+
+
+def allreduce_cost(per_ipu: np.ndarray, replicas: int, bytes_per_second: float,
+                   clock_hz: float) -> tuple[float, float]:
+    """(bytes a replica sends in the ring all-reduce of its gradients, its cycles at clock_hz):
+    2 (R - 1) / R x GRADIENT_BYTES x the elements; every IPU of the replica reduces its own share
+    with its counterparts at `bytes_per_second`, so the IPU with the most sets the time.
+    (0, 0) for one replica."""
+    if replicas <= 1:
+        return 0.0, 0.0
+    ring = 2.0 * (replicas - 1) / replicas * k.GRADIENT_BYTES
+    return ring * float(per_ipu.sum()), ring * float(per_ipu.max(initial=0)) / bytes_per_second * clock_hz
+
 
 def estimate(
     placements: Sequence[Placement],
@@ -45,6 +90,8 @@ def estimate(
     per_compute_set: dict[str, dict] | None = None,
     receive: ReceivePeaks | None = None,
     watch: int | None = None,
+    replicas: int = 1,
+    allreduce_bytes_per_second: float = k.ALLREDUCE_IPU_BYTES_PER_SECOND,
 ) -> Cost:
     """Predict one training step of a placed model (see the module docstring). If given,
     `per_compute_set` is filled with, per compute set name, one execution's exchanged bytes
@@ -53,7 +100,9 @@ def estimate(
     ("compute_cycles", "exchange_cycles", "link_cycles", "sync_cycles"), the executions per
     step and the phase ("forward", "backward", "optimizer"); with a `watch` tile also "parts",
     what each vertex field adds to that tile's receive buffers (element, family, field, bytes).
-    `receive`, if given, gets every tile's peak receive buffers over the compute sets."""
+    `receive`, if given, gets every tile's peak receive buffers over the compute sets.
+    `replicas` > 1 adds the gradients' all-reduce at `allreduce_bytes_per_second` (allreduce_cost);
+    `batch` is one replica's, `samples_per_step` all replicas' together."""
     place = {p.population: p for p in placements}
     tiles_per_ipu = num_tiles // max(num_ipus, 1)
     readout = next((pid for pid, pm in memories.items() if pm.readout is not None), None)
@@ -199,7 +248,9 @@ def estimate(
     n_supersteps = timesteps * (len(forward_sets) + len(backward_sets)) + (1 if readout else 0) + 1
 
     forward += loss
-    step = forward + backward + optimizer
+    per_ipu = gradient_elements(placements, memories, num_ipus)
+    allreduce_bytes, allreduce = allreduce_cost(per_ipu, replicas, allreduce_bytes_per_second, clock_hz)
+    step = forward + backward + optimizer + allreduce  # R = 1: + 0.0, the step unchanged
     seconds = step / clock_hz
     used = tile_total > 0
     return Cost(
@@ -213,6 +264,9 @@ def estimate(
         backward_cycles=backward,
         optimizer_cycles=optimizer,
         step_cycles=step,
+        gradient_elements=int(per_ipu.sum()),
+        allreduce_bytes=int(round(allreduce_bytes)),
+        allreduce_cycles=allreduce,
         step_seconds=seconds,
         samples_per_second=samples_per_step / seconds if seconds > 0 else 0.0,
         exchange_bytes_per_timestep=int(round(received_bytes / timesteps)),
@@ -231,15 +285,17 @@ def optimizer_instructions(optimizer) -> float:
 
 def step_cost(ir: ModelGraph, memories: dict[str, PopulationMemory], placements: Sequence[Placement],
               per_compute_set: dict[str, dict] | None = None, receive: ReceivePeaks | None = None,
-              watch: int | None = None) -> Cost:
-    """The estimate for a placed model on its target (what make_plan attaches to the Plan)."""
+              watch: int | None = None, layout: str = "ipu") -> Cost:
+    """The estimate for a placed model on its target (what make_plan attaches to the Plan); `layout`
+    "cpu" (the host backend's CPU-shaped target) prices the replicas' all-reduce as MPI's."""
     s, t = ir.settings, ir.settings.target
     return estimate(
         placements, memories, ir.stages,
         num_tiles=t.num_ipus * t.tiles_per_ipu, num_ipus=t.num_ipus, workers=t.workers_per_tile,
         clock_hz=t.clock_hz, timesteps=s.timesteps, batch=batch_per_replica(ir), samples_per_step=s.batch_size,
         optimizer_instructions=optimizer_instructions(s.optimizer), per_compute_set=per_compute_set,
-        receive=receive, watch=watch,
+        receive=receive, watch=watch, replicas=t.replication_factor,
+        allreduce_bytes_per_second=allreduce_bytes_per_second(layout),
     )
 
 
@@ -252,10 +308,10 @@ def compute_set_costs(ir: ModelGraph, plan, watch: int | None = None) -> dict[st
 
 
 def receive_peaks(ir: ModelGraph, memories: dict[str, PopulationMemory], placements: Sequence[Placement],
-                  num_tiles: int) -> tuple[ReceivePeaks, Cost, dict[str, dict]]:
+                  num_tiles: int, layout: str = "ipu") -> tuple[ReceivePeaks, Cost, dict[str, dict]]:
     """Every tile's peak receive buffers of a placed model, with the step's cost and its figures
     per compute set (one walk of the step gives all three)."""
     peaks = ReceivePeaks(num_tiles)
     per: dict[str, dict] = {}
-    cost = step_cost(ir, memories, placements, per, peaks)
+    cost = step_cost(ir, memories, placements, per, peaks, layout=layout)
     return peaks, cost, per

@@ -175,13 +175,16 @@ class Cost:
     forward_cycles: float
     backward_cycles: float
     optimizer_cycles: float
-    step_cycles: float
+    step_cycles: float  # forward + backward + optimizer + allreduce
     step_seconds: float
-    samples_per_second: float
+    samples_per_second: float  # the whole batch (all replicas) per step
     exchange_bytes_per_timestep: int  # received on chip, forward and backward, all tiles
     link_bytes_per_timestep: int  # crossing IPUs, forward and backward
     tile_compute_cycles_max: float  # per-tile sum over the step: busiest tile
     tile_compute_cycles_mean: float  # and the mean over the tiles used
+    gradient_elements: int = 0  # weight and bias gradients of one replica (what replicas all-reduce)
+    allreduce_bytes: int = 0  # sent by each replica in the ring all-reduce per step (0: one replica)
+    allreduce_cycles: float = 0.0  # its time, in cycles at the tile clock (0: one replica)
 
     @property
     def balance(self) -> float:
@@ -206,10 +209,23 @@ class Plan:
     cost: Cost
     pipelined: Cost | None  # the same model with zero-delay projections made delay-1, if it has any
     compute_sets: tuple[ComputeSetCost, ...] = ()  # the cost per compute set, in step order
+    layout: str = "ipu"  # "cpu": the host backend's CPU-shaped target (its replicas are MPI ranks)
+    allreduce_bytes_per_second: float = 0.0  # the all-reduce bandwidth the cost assumed, per replica
 
     @property
     def num_tiles(self) -> int:
+        """Tiles of one replica."""
         return self.num_ipus * self.tiles_per_ipu
+
+    @property
+    def ipus_used(self) -> int:
+        """IPUs of all replicas together: replication_factor x num_ipus."""
+        return self.replication_factor * self.num_ipus
+
+    @property
+    def samples_per_step(self) -> int:
+        """The whole batch: every replica trains batch_per_replica samples at once."""
+        return self.replication_factor * self.batch_per_replica
 
     def placement(self, population: str) -> Placement:
         for p in self.placements:
@@ -237,6 +253,13 @@ class Plan:
                 "replication_factor": self.replication_factor,
             },
             "batch_per_replica": self.batch_per_replica,
+            "replicas": {
+                "replication_factor": self.replication_factor,
+                "ipus_used": self.ipus_used,
+                "samples_per_step": self.samples_per_step,
+                "layout": self.layout,
+                "allreduce_bytes_per_second": self.allreduce_bytes_per_second,
+            },
             "timesteps": self.timesteps,
             "slice_rule": SLICE_RULE,
             "populations": [asdict(p) for p in self.placements],

@@ -49,12 +49,46 @@ def population_text(ir: ModelGraph, plan: Plan) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _replicas(plan: Plan) -> str:
+    """The head line's replicas (nothing for one replica)."""
+    if plan.replication_factor == 1:
+        return ""
+    ranks = " (one per MPI rank)" if plan.layout == "cpu" else ""
+    return f"{plan.replication_factor} replicas{ranks} x "
+
+
+def _ipus(plan: Plan) -> str:
+    n = plan.num_ipus
+    # the CPU-shaped target's "IPU" is one process's tiles: its replicas are ranks, not IPUs
+    used = f" ({plan.ipus_used} IPUs used)" if plan.replication_factor > 1 and plan.layout == "ipu" else ""
+    return f"{n} IPU{'s' if n > 1 else ''}{used}"
+
+
+def _batch(plan: Plan) -> str:
+    whole = f" ({plan.samples_per_step} per step)" if plan.replication_factor > 1 else ""
+    return f"batch {plan.batch_per_replica} per replica{whole}"
+
+
+def allreduce_line(plan: Plan) -> list[str]:
+    """The replicas' gradient all-reduce (nothing for one replica)."""
+    c = plan.cost
+    if plan.replication_factor == 1:
+        return []
+    over = ("MPI_Allreduce between ranks, an estimate to be measured" if plan.layout == "cpu"
+            else "IPU-Links, per IPU")
+    share = c.allreduce_cycles / c.step_cycles if c.step_cycles > 0 else 0.0
+    return [f"all-reduce of the gradients across {plan.replication_factor} replicas: {c.gradient_elements:,} weight "
+            f"and bias gradients ({format_bytes(c.gradient_elements * k.GRADIENT_BYTES)} float32), a ring sends "
+            f"{format_bytes(c.allreduce_bytes)} per replica at {plan.allreduce_bytes_per_second / 1e9:g} GB/s "
+            f"({over}): {c.allreduce_cycles:,.0f} cycles, {share:.1%} of the step"]
+
+
 def text(plan: Plan) -> str:
     limit = plan.bytes_per_tile
     totals = plan.tile_memory.totals
     lines = [
-        f"plan {plan.model}: {plan.num_ipus} IPU{'s' if plan.num_ipus > 1 else ''} x {plan.tiles_per_ipu} tiles, "
-        f"{format_bytes(limit)} per tile, batch {plan.batch_per_replica} per replica, {plan.timesteps} timesteps",
+        f"plan {plan.model}: {_replicas(plan)}{_ipus(plan)} x {plan.tiles_per_ipu} tiles, "
+        f"{format_bytes(limit)} per tile, {_batch(plan)}, {plan.timesteps} timesteps",
         "",
         "populations (bytes per tile: all populations on the population's tiles)",
     ]
@@ -85,17 +119,22 @@ def text(plan: Plan) -> str:
     ]
     lines += receive_lines(plan)
     c = plan.cost
+    allreduce = f", all-reduce {c.allreduce_cycles:,.0f}" if plan.replication_factor > 1 else ""
     lines += [
         "",
         f"exchange per timestep: {format_bytes(c.exchange_bytes_per_timestep)} on chip (elements vertices read from other tiles), "
         f"{format_bytes(c.link_bytes_per_timestep)} over IPU-Links",
         f"supersteps per step: {c.supersteps:,}; cycles: compute {c.compute_cycles:,.0f}, exchange "
         f"{c.exchange_cycles:,.0f}, sync {c.sync_cycles:,.0f}, links {c.link_cycles:,.0f} "
-        f"(forward {c.forward_cycles:,.0f}, backward {c.backward_cycles:,.0f}, optimizer {c.optimizer_cycles:,.0f})",
+        f"(forward {c.forward_cycles:,.0f}, backward {c.backward_cycles:,.0f}, optimizer {c.optimizer_cycles:,.0f}"
+        f"{allreduce})",
         f"compute balance: busiest tile {c.balance:.3f} x the mean of the working tiles, summed over supersteps "
         f"(per tile over the whole step: {c.tile_compute_cycles_max / max(c.tile_compute_cycles_mean, 1):.3f})",
-        f"predicted: {_cost_line(c)} at {plan.clock_hz / 1e9:.2f} GHz",
     ]
+    lines += allreduce_line(plan)
+    lines.append(f"predicted: {_cost_line(c)} at {plan.clock_hz / 1e9:.2f} GHz" + (
+        f" ({plan.replication_factor} replicas x {plan.batch_per_replica} samples per step)"
+        if plan.replication_factor > 1 else ""))
     lines += time_lines(plan)
     if plan.pipelined is not None:
         speedup = (f"{plan.pipelined.samples_per_second / c.samples_per_second:.1f}x" if c.samples_per_second > 0
@@ -136,13 +175,17 @@ def time_lines(plan: Plan, top: int = 6) -> list[str]:
     compute sets that take the most of it."""
     if not plan.compute_sets:
         return []
-    step = sum(c.cycles for c in plan.compute_sets) or 1.0
+    allreduce = plan.cost.allreduce_cycles
+    step = (sum(c.cycles for c in plan.compute_sets) + allreduce) or 1.0
     rows = []
     for phase in ("forward", "backward", "optimizer"):
         sets = [c for c in plan.compute_sets if c.phase == phase]
         parts = [sum(c.executions * getattr(c, f"{what}_cycles") for c in sets)
                  for what in ("compute", "exchange", "link", "sync")]
         rows.append([phase, *(f"{v:,.0f}" for v in parts), f"{sum(parts) / step:.0%}"])
+        if phase == "backward" and allreduce:  # the replicas' gradients, summed before the update
+            name = "all-reduce (MPI)" if plan.layout == "cpu" else "all-reduce"
+            rows.append([name, "0", "0", f"{allreduce:,.0f}", "0", f"{allreduce / step:.0%}"])
     lines = ["", "where the time goes (cycles per step; exchange: the busiest tile's receive at "
                  f"{k.EXCHANGE_BYTES_PER_CYCLE:g} B/cycle)"]
     lines += table(["phase", "compute", "exchange", "links", "sync", "of the step"], rows)

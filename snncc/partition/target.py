@@ -45,8 +45,10 @@ def with_target(ir: ModelGraph, target: IPUTarget) -> ModelGraph:
 
 
 def host_ir(ir: ModelGraph, threads: int | None = None) -> ModelGraph:
-    """The model on the CPU-shaped target of this machine (threads: default host_threads())."""
-    return with_target(ir, cpu_target(ir.settings.target, threads or machine.host_threads(), machine.machine_memory()))
+    """The model on the CPU-shaped target of this machine (threads: default host_threads()), with
+    its share of the memory when the model's replicas run as processes on this machine."""
+    share = machine.machine_memory() // ir.settings.target.replication_factor
+    return with_target(ir, cpu_target(ir.settings.target, threads or machine.host_threads(), share))
 
 
 __all__ = ["MIN_NEURONS_PER_TILE", "TILES_PER_THREAD", "cpu_target", "host_ir", "with_target"]

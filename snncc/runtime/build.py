@@ -89,6 +89,8 @@ def content_hash(source_dir: Path, settings: Sequence[str]) -> str:
         _hash_tree(h, _RUNTIME_DIR, _files(p) if p.is_dir() else [p])
     h.update("\0".join(settings).encode())
     h.update((os.environ.get("CXX", "") + "\0" + (shutil.which("c++") or "")).encode())
+    # the runtime links MPI when CMake finds it (replicas): a build without must not be reused with
+    h.update(("\0mpi:" + (shutil.which("mpicxx") or "")).encode())
     if "-DSNNCC_NATIVE=ON" in settings:
         h.update(_cpu_identity())  # -march=native code must not run on another CPU
     return h.hexdigest()

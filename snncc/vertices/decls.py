@@ -371,7 +371,9 @@ def generic_vertices() -> dict[str, VertexDecl]:
 
 @_by_shape
 def loss_vertex(decoding: str, loss_kind: str) -> VertexDecl:
-    fields = [_vec("labels", "Input", "unsigned", "global", "labels", "whole", doc="[B]")]
+    fields = [_vec("labels", "Input", "unsigned", "global", "labels", "whole", doc="[B]"),
+              _vec("hyper", "Input", "float", "global", "hyper", "whole",
+                   doc="[8]: [7] the training batch's real samples over all replicas, 0: this replica's")]
     if counts_spikes(decoding, loss_kind):
         fields += [_vec("ids", "Input", "unsigned", "self", "ids", "whole", doc="readout lists [B][T][C]"),
                    _vec("counts", "Input", "unsigned", "self", "counts", "whole", doc="[B][T][2]")]

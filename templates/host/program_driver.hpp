@@ -37,6 +37,7 @@
 #include <utility>
 #include <vector>
 
+#include <gcl/Collectives.hpp>
 #include <poplar/DeviceManager.hpp>
 #include <poplar/Engine.hpp>
 #include <poplar/Graph.hpp>
@@ -154,7 +155,8 @@ struct Optimizer {
 };
 
 struct Model {
-  unsigned timesteps, batch;
+  unsigned timesteps, batch; // batch: each replica's share of a batch of batch x replicas samples
+  unsigned replicas;         // data-parallel replicas, one per process (PopRun instance or MPI rank)
   std::vector<const char *> computeSets;
   std::vector<unsigned> forwardStep, backwardStep; // one forward and one reverse timestep, in order
   unsigned loss, update;                           // compute sets
@@ -164,6 +166,25 @@ struct Model {
   Optimizer optimizer;
   void (*addVertices)(poplar::Graph &, const ComputeSets &, const Elements &);
 };
+
+// This process's replica: its rank in the job that PopRun or mpirun started (one replica per
+// instance), 0 when the model has one replica.
+inline unsigned localReplica(unsigned replicas) {
+  if (replicas == 1)
+    return 0;
+  for (const char *name : {"OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK"})
+    if (const char *v = std::getenv(name))
+      if (*v) {
+        const unsigned r = unsigned(std::stoul(v));
+        if (r >= replicas)
+          throw std::runtime_error("process rank " + std::to_string(r) + " is not below the replication factor " +
+                                   std::to_string(replicas) + " (one replica per process)");
+        return r;
+      }
+  throw std::runtime_error("replication factor " + std::to_string(replicas) +
+                           " runs one replica per process: start the program with mpirun -n " +
+                           std::to_string(replicas) + " (or poprun)");
+}
 
 #ifndef SNNCC_DEFAULT_DEVICE
 #define SNNCC_DEFAULT_DEVICE "ipu"
@@ -200,7 +221,7 @@ inline poplar::Device selectDevice(const Model &m) {
 inline int run(const Model &m, int argc, char **argv) {
   using namespace poplar;
   using namespace poplar::program;
-  const unsigned T = m.timesteps, B = m.batch;
+  const unsigned T = m.timesteps, B = m.batch, R = m.replicas;
   const unsigned GLOBALS = m.globals, INPUT = m.input, CLASSES = m.classes, LOSS = m.loss, UPDATE = m.update;
   const std::vector<ElementDef> &elements = m.elements;
   try {
@@ -213,8 +234,9 @@ inline int run(const Model &m, int argc, char **argv) {
     const std::string initPath = training ? argv[2] : argv[1];
     const auto init = readTensorFile(initPath);
 
+    const unsigned replica = localReplica(R);
     Device device = selectDevice(m);
-    Graph graph(device.getTarget());
+    Graph graph(device.getTarget(), replication_factor(R));
     graph.addCodelets(std::string(SNNCC_CODELETS_DIR) + "/snncc_generic.cpp");
     graph.addCodelets(std::string(SNNCC_CODELETS_DIR) + "/model.cpp");
 
@@ -304,7 +326,16 @@ inline int run(const Model &m, int argc, char **argv) {
       }
     Sequence batchIn{Copy(inIds, inIdsT), Copy(inCounts, inCountsT), Copy(inOverflow, inOverflowT),
                      Copy(inLabels, V("labels")), Copy(zeroT, V("t")), Repeat(T, forward), Execute(cs[LOSS])};
-    Sequence step{Copy(inHyper, V("hyper")), batchIn, Copy(lastT, V("t")), Repeat(T, backward), Execute(cs[UPDATE]), report};
+    Sequence step{Copy(inHyper, V("hyper")), batchIn, Copy(lastT, V("t")), Repeat(T, backward)};
+    if (R > 1) // the weight and bias gradients, summed over the replicas before the update
+      for (const ElementDef &e : elements)
+        if (e.flags & PROJECTION)
+          for (const TensorDef &d : e.tensors)
+            if (std::string(d.what) == "dw" || std::string(d.what) == "db")
+              gcl::allReduceInPlaceCrossReplica(graph, V(tensorName(e.id, d.what)), gcl::CollectiveOperator::ADD,
+                                                step, {"gradients"});
+    step.add(Execute(cs[UPDATE]));
+    step.add(report);
     Sequence evaluate{batchIn, report};
     enum : unsigned { TRAIN_STEP = 0, EVALUATE = 1 };
 
@@ -371,33 +402,36 @@ inline int run(const Model &m, int argc, char **argv) {
 
     // the optimizer's per-step scalars, computed on the host in double (k counts from 1),
     // streamed in at the start of the next training step
-    auto setHyper = [&](unsigned k) {
+    // and [7] the step's real samples over all replicas (the Loss vertex's divisor)
+    auto setHyper = [&](unsigned k, std::size_t real) {
       const Optimizer &o = m.optimizer;
       const std::vector<float> h =
           o.adam ? std::vector<float>{float(1.0 - o.beta1), float(o.beta2), float(1.0 - o.beta2), float(o.eps),
                                       float(-(o.lr / (1.0 - std::pow(o.beta1, double(k))))),
-                                      float(std::sqrt(1.0 - std::pow(o.beta2, double(k)))), 0.0f, 0.0f}
-                 : std::vector<float>{float(-o.lr), float(o.momentum), k == 1 ? 1.0f : 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+                                      float(std::sqrt(1.0 - std::pow(o.beta2, double(k)))), 0.0f, float(real)}
+                 : std::vector<float>{float(-o.lr), float(o.momentum), k == 1 ? 1.0f : 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, float(real)};
       std::copy(h.begin(), h.end(), hyper.begin());
     };
 
     if (!training) {
-      // ---- one batch from BATCH, STEPS training steps on it
+      // ---- one batch from BATCH (all replicas' samples: this replica's are B from replica x B),
+      // STEPS training steps on it; replica 0 writes OUT (its samples' outputs, the summed gradients)
       const std::string batchPath = argv[2];
       const unsigned steps = argc == 5 ? unsigned(std::stoul(argv[4])) : 1u;
       const auto batch = readTensorFile(batchPath);
-      const auto inputs = need(batch, "inputs", U8, std::size_t(T) * B * inSize, batchPath).values<std::uint8_t>();
-      const auto given = need(batch, "labels", U32, B, batchPath).values<unsigned>();
-      std::copy(given.begin(), given.end(), labels.begin()); // labels is the stream's buffer
-      for (unsigned b = 0; b < B; ++b)
-        if (labels[b] >= CLASSES) {
-          std::cerr << batchPath << ": label " << labels[b] << " of sample " << b << " is not below " << CLASSES << "\n";
+      const std::size_t BR = std::size_t(B) * R, first = std::size_t(replica) * B;
+      const auto inputs = need(batch, "inputs", U8, std::size_t(T) * BR * inSize, batchPath).values<std::uint8_t>();
+      const auto given = need(batch, "labels", U32, BR, batchPath).values<unsigned>();
+      std::copy(given.begin() + first, given.begin() + first + B, labels.begin()); // labels is the stream's buffer
+      for (std::size_t b = 0; b < BR; ++b)
+        if (given[b] >= CLASSES) {
+          std::cerr << batchPath << ": label " << given[b] << " of sample " << b << " is not below " << CLASSES << "\n";
           return 2;
         }
       std::vector<unsigned> row;
       for (unsigned b = 0; b < B; ++b)
         for (unsigned t = 0; t < T; ++t) {
-          const std::uint8_t *x = &inputs[(std::size_t(t) * B + b) * inSize];
+          const std::uint8_t *x = &inputs[(std::size_t(t) * BR + first + b) * inSize];
           row.clear();
           for (unsigned i = 0; i < inSize; ++i)
             if (x[i])
@@ -405,7 +439,7 @@ inline int run(const Model &m, int argc, char **argv) {
           setEntry(b, t, row.data(), row.size());
         }
       for (unsigned k = 1; k <= steps; ++k) {
-        setHyper(k);
+        setHyper(k, BR);
         engine.run(TRAIN_STEP);
       }
       // ---- results
@@ -470,7 +504,8 @@ inline int run(const Model &m, int argc, char **argv) {
           }
         }
       }
-      writeTensorFile(argv[3], out);
+      if (replica == 0)
+        writeTensorFile(argv[3], out);
       return overflowError ? 3 : 0;
     }
 
@@ -527,8 +562,9 @@ inline int run(const Model &m, int argc, char **argv) {
       if (e.flags & SPIKES)
         std::cout << ' ' << e.id;
     std::cout << std::endl;
-    // runs one batch (positions pos[0..n) of a split; the rest of B is padding, label CLASSES) and
-    // prints "<tag> EPOCH BATCH SAMPLES LOSS_SUM CORRECT SPIKES... OVERFLOW..." (spiking populations in order)
+    // runs this replica's share of one batch (positions pos[0..n) of a split; the rest of B is
+    // padding, label CLASSES) and prints "<tag> EPOCH BATCH SAMPLES LOSS_SUM CORRECT SPIKES...
+    // OVERFLOW..." (spiking populations in order; with replicas, every replica prints its share)
     auto batchRun = [&](const char *tag, unsigned epoch, std::size_t index, const Events &X,
                         const std::vector<unsigned> &Y, const unsigned *pos, unsigned n, unsigned program) {
       for (unsigned b = 0; b < B; ++b) {
@@ -583,14 +619,25 @@ inline int run(const Model &m, int argc, char **argv) {
     std::vector<unsigned> testPos(nTest);
     for (std::size_t i = 0; i < nTest; ++i)
       testPos[i] = unsigned(i);
+    // a batch of B x R samples from position i: this replica's are B from i + replica x B
+    const std::size_t BR = std::size_t(B) * R;
+    auto share = [&](std::size_t i, std::size_t n) {
+      const std::size_t lo = std::min(n, i + std::size_t(replica) * B);
+      return std::make_pair(lo, unsigned(std::min<std::size_t>(B, n - lo)));
+    };
     for (unsigned epoch = firstEpoch; epoch <= lastEpoch; ++epoch) {
       const unsigned *ord = &order[std::size_t(epoch - 1) * nTrain];
-      for (std::size_t i = 0, index = 1; i < nTrain; i += B, ++index) {
-        setHyper(++k);
-        batchRun("batch", epoch, index, trainX, trainY, ord + i, unsigned(std::min<std::size_t>(B, nTrain - i)), TRAIN_STEP);
+      for (std::size_t i = 0, index = 1; i < nTrain; i += BR, ++index) {
+        setHyper(++k, std::min(BR, nTrain - i));
+        const auto [lo, n] = share(i, nTrain);
+        batchRun("batch", epoch, index, trainX, trainY, ord + lo, n, TRAIN_STEP);
       }
-      for (std::size_t i = 0, index = 1; i < nTest; i += B, ++index)
-        batchRun("test", epoch, index, testX, testY, testPos.data() + i, unsigned(std::min<std::size_t>(B, nTest - i)), EVALUATE);
+      for (std::size_t i = 0, index = 1; i < nTest; i += BR, ++index) {
+        const auto [lo, n] = share(i, nTest);
+        batchRun("test", epoch, index, testX, testY, testPos.data() + lo, n, EVALUATE);
+      }
+      if (replica != 0) // the replicas hold the same weights: the first writes them
+        continue;
       // the weights (and, as "dev.<tensor>", every projection tensor a resumed run needs:
       // those with a host write handle) after the epoch
       std::vector<HostTensor> out;

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 
 import numpy as np
@@ -165,7 +166,8 @@ def test_gathering_edges_select_the_blocks_a_vertex_reads(tmp_path):
     """samplesOf, chunkOf, columnsOf and mapChunks on hand-sized tensors whose element k is k,
     against the blocks worked out by hand (the slicing rule; chunks of ceil(E / P) entries)."""
     exe = tmp_path / "gather_edges"
-    subprocess.run(["g++", "-std=c++17", "-O0", str(PROGRAMS / "gather_edges.cpp"), "-I",
+    # the runtime library links MPI where it was found (replicas): mpicxx adds its libraries
+    subprocess.run([shutil.which("mpicxx") or "g++", "-std=c++17", "-O0", str(PROGRAMS / "gather_edges.cpp"), "-I",
                     str(runtime_dir() / "include"), "-I", str(ROOT / "templates" / "host"), str(runtime_library()),
                     "-lpthread", "-o", str(exe)], check=True)
     out = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout

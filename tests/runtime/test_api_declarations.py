@@ -1,4 +1,4 @@
-"""Every host-API declaration the runtime exposes in namespace poplar matches the SDK list.
+"""Every host-API declaration the runtime exposes in namespaces poplar and gcl matches the SDK list.
 
 Signatures are read from the compiled library with `nm -C` (all of namespace
 poplar's functions are defined out of line in src/, so the library shows them
@@ -63,6 +63,7 @@ def split_params(s: str) -> list[str]:
 def norm_param(p: str) -> str:
     p = p.replace(_STRING, "std::string").replace(_MAPPING, "Graph::TileToTensorMapping")
     p = p.replace("std::function<void (int, int)>", "Engine::ProgressFunc")
+    p = re.sub(r"std::vector<(.+?), std::allocator<\1\s*>\s*>", r"std::vector<\1>", p)
     m = re.fullmatch(r"(.*\S)\s*const\s*([&*])", p)
     if m:
         p = f"const {m.group(1)} {m.group(2)}"
@@ -103,7 +104,7 @@ def compiled_signatures(build_dir: Path, tmp_path: Path) -> dict[str, str]:
             if len(parts) != 3 or parts[1] not in ("T", "W"):
                 continue
             sym = parts[2]
-            m = re.match(r"^(?:[\w:]+ )?(poplar::[\w:~]+(?:<(\w+)>)?)\((.*)\)( const)?$", sym)
+            m = re.match(r"^(?:[\w:]+ )?((?:poplar|gcl)::[\w:~]+(?:<(\w+)>)?)\((.*)\)( const)?$", sym)
             if not m or "{lambda" in sym:
                 continue
             name, targ, params = m.group(1), m.group(2), m.group(3)
@@ -190,6 +191,11 @@ def test_the_check_sees_the_api_a_training_program_needs(signatures):
         "poplar::Engine::readTensor(std::string,void*,void*)",
         "poplar::Engine::writeTensor(std::string,constvoid*,constvoid*)",
         "poplar::graph_memory_allocation_error::graph_memory_allocation_error(conststd::string&)",
+        "poplar::Graph::getReplicationFactor()",
+        "gcl::allReduceInPlaceCrossReplica(Graph&,Tensor&,gcl::CollectiveOperator,Sequence&,constDebugContext&,"
+        "constOptionFlags&)",
+        "gcl::allReduceInPlaceCrossReplica(Graph&,std::vector<Tensor>&,gcl::CollectiveOperator,Sequence&,"
+        "constDebugContext&,constOptionFlags&)",
     ]
     missing = [s for s in needed if s not in compiled or s not in listed]
     assert not missing, missing

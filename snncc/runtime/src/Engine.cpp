@@ -22,6 +22,9 @@ Engine::Engine(const Graph &graph, ArrayRef<program::Program> progs,
   e.parallelEdgeBytes = opts.parallelEdgeBytes;
   e.poisonOutputs = opts.poisonOutputs;
   e.target = g.target;
+  e.replicationFactor = g.replicas;
+  if (g.replicas > 1)
+    e.replicas = joinReplicas(g.replicas);
   checkMappings(g);
   // Memory per tile, checked before anything is allocated.
   e.memory = memoryModel(g);

@@ -145,10 +145,10 @@ Graph::ConnectionDesc::ConnectionDesc(std::string field, ArrayRef<Tensor> tns)
 
 Graph::Graph(const Target &target, replication_factor r)
     : state_(std::make_unique<GraphState>()) {
-  if (r.value != 1)
-    throw poplar_error("The snncc host runtime supports replication factor 1 only, not " +
-                       std::to_string(r.value));
+  if (r.value == 0)
+    throw poplar_error("replication_factor must be at least 1");
   state_->target = target;
+  state_->replicas = r.value;
 }
 Graph::Graph(const Device &device, replication_factor r)
     : Graph(device.getTarget(), r) {}
@@ -157,6 +157,7 @@ Graph &Graph::operator=(Graph &&other) noexcept = default;
 Graph::~Graph() = default;
 
 const Target &Graph::getTarget() const { return state_->target; }
+unsigned Graph::getReplicationFactor() const { return state_->replicas; }
 
 Tensor Graph::addVariable(const Type &type, ArrayRef<std::size_t> shape,
                           const DebugContext &debugContext) {

@@ -56,6 +56,10 @@ ExecNode compileProgram(EngineState &e, const GraphState &g, const ProgramNode &
       n.src = e.chunks(p.a);
     break;
   }
+  case ProgramNode::AllReduce:
+    n.dst = e.chunks(p.a);
+    n.bytes = p.a.numElements() * sizeof(float);
+    break;
   case ProgramNode::WhileTrue:
   case ProgramNode::WhileFalse:
   case ProgramNode::If: {

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <new>
 
+#include "collective.hpp"
 #include "internal.hpp"
 
 namespace snncc {
@@ -144,6 +145,8 @@ struct EngineState {
   std::map<std::string, std::vector<Chunk>> hostReads, hostWrites;
   std::vector<unsigned char> scratch;
   std::unique_ptr<ThreadPool> pool;
+  std::unique_ptr<ReplicaGroup> replicas; // a replicated graph's group (collective.hpp), else null
+  unsigned replicationFactor = 1;
   unsigned numThreads = 1;
   std::uint64_t parallelEdgeBytes = kParallelEdgeBytes;
   bool poisonOutputs = false;

@@ -172,6 +172,21 @@ void EngineState::run(const ExecNode &n) {
   case ProgramNode::If:
     run(n.children[readAsDouble(n.pred, n.predType) != 0.0 ? 0 : 1]);
     return;
+  case ProgramNode::AllReduce: {
+    // gcl::CollectiveOperator ADD (0) or MEAN (1), over the replica group
+    if (!replicas)
+      return; // one replica: the sum is the data itself
+    scratch.resize(n.bytes);
+    gather(n.dst, scratch.data());
+    float *v = reinterpret_cast<float *>(scratch.data());
+    const std::size_t count = n.bytes / sizeof(float);
+    replicas->sum(v, count);
+    if (n.count == 1)
+      for (std::size_t i = 0; i < count; ++i)
+        v[i] /= float(replicationFactor);
+    scatter(n.dst, scratch.data());
+    return;
+  }
   }
 }
 

@@ -81,6 +81,7 @@ struct ComputeSetNode {
 
 struct GraphState {
   poplar::Target target;
+  unsigned replicas = 1; // replication_factor: one replica per process (MPI rank)
   std::vector<Variable> vars;
   std::vector<VertexNode> vertices;
   std::vector<ComputeSetNode> computeSets;
@@ -125,11 +126,11 @@ struct GraphAccess {
 
 struct ProgramNode {
   enum Kind { Empty, Sequence, Execute, Copy, StreamIn, StreamOut, Repeat,
-              WhileTrue, WhileFalse, If, Sync } kind = Empty;
+              WhileTrue, WhileFalse, If, Sync, AllReduce } kind = Empty;
   std::vector<std::shared_ptr<ProgramNode>> children; // body, cond, else
   unsigned computeSet = 0;
-  unsigned count = 0;
-  poplar::Tensor a, b; // Copy: src, dst; stream copies: the tensor; loops: predicate
+  unsigned count = 0;   // Repeat: iterations; AllReduce: the gcl::CollectiveOperator
+  poplar::Tensor a, b; // Copy: src, dst; stream copies: the tensor; loops: predicate; AllReduce: the data
   std::string stream;
 };
 

@@ -94,6 +94,9 @@ public:
   ~Graph();
 
   const Target &getTarget() const;
+  /// Replicas of the graph (replication_factor): on the host runtime, one per
+  /// process of an MPI job, the replica's index being the process's rank.
+  unsigned getReplicationFactor() const;
 
   /// Make the vertices of a codelet file available. The host runtime compiles
   /// codelets into the program, so this checks that every vertex class the
