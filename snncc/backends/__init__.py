@@ -25,8 +25,10 @@ BACKENDS = ("torch", "host", "poplar")
 
 
 def train(backend: str, ir: ModelGraph, spec_path: Path, options: TrainOptions, log: Callable[[str], None] = print,
-          emulate_target: bool = False, threads: int | None = None) -> TrainSummary:
-    """Train ir (from the spec file at spec_path) on the backend; a run that cannot go on is a UserError."""
+          emulate_target: bool = False, threads: int | None = None, replicas: int = 1) -> TrainSummary:
+    """Train ir (from the spec file at spec_path) on the backend; a run that cannot go on is a UserError.
+    replicas: data-parallel replicas, each on its share of every batch (`snncc train --replicas`;
+    the torch backend starts them with torchrun unless it already runs under torchrun)."""
     # OpenMP threads that spin while waiting make torch 30x slower when other processes share
     # the cores (measured: 40 ms -> 1.2 s per digits step on 2 busy cores). libgomp reads this
     # when torch is first imported, which every backend does after this point (the host
@@ -36,15 +38,16 @@ def train(backend: str, ir: ModelGraph, spec_path: Path, options: TrainOptions, 
     if backend == "torch":
         from .torch import train_torch
 
-        return train_torch(ir, options, log, threads)
+        return train_torch(ir, options, log, threads, replicas=replicas, spec_path=spec_path)
     from .host import HostTrainingError, train_host
 
     try:
         if backend == "poplar":
             from .poplar import train_poplar
 
-            return train_poplar(ir, spec_path, options, log, threads)
-        return train_host(ir, spec_path, options, log, emulate_target=emulate_target, threads=threads)
+            return train_poplar(ir, spec_path, options, log, threads, replicas=replicas)
+        return train_host(ir, spec_path, options, log, emulate_target=emulate_target, threads=threads,
+                          replicas=replicas)
     except HostTrainingError as exc:
         raise UserError(str(exc)) from None
 

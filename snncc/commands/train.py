@@ -3,12 +3,16 @@
 Backends (snncc.backends): host (the default: the generated program on snncc's host runtime,
 planned for this machine's CPU-shaped target or, with --emulate-target, the spec's IPU tiles),
 poplar (the same program built with the Poplar SDK, on the spec's IPU target; refused when
-the SDK is absent) and torch (snncc.torch, the reference semantics).
+the SDK is absent) and torch (snncc.torch, the reference semantics). `--replicas R` asks any
+backend for R data-parallel replicas; the torch backend starts R processes under torchrun
+(snncc.backends.torch.launch_replicas), and `run` is also what each of them runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 from pathlib import Path
 
@@ -35,6 +39,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="CPU threads: of the host runtime (default: every CPU this process may use) "
                         "or of torch per process (default: torch's choice)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
+    parser.add_argument("--replicas", type=int, metavar="R",
+                        help="data-parallel replicas, each on its share of every batch (R must divide "
+                        "training.batch_size; default: the spec's target.replication_factor). torch: R processes "
+                        "started with torchrun (under torchrun: its WORLD_SIZE)")
 
 
 def _check_data_memory(spec, base_dir: Path) -> None:
@@ -45,14 +53,64 @@ def _check_data_memory(spec, base_dir: Path) -> None:
         raise UserError(message)
 
 
+def _replicas(args: argparse.Namespace, spec) -> int:
+    """The data-parallel replicas: --replicas (dividing the batch), torchrun's WORLD_SIZE under
+    torchrun (torch backend), else the spec's target.replication_factor."""
+    batch = spec.training.batch_size
+    if args.replicas is not None and batch % args.replicas:
+        raise UserError(f"--replicas {args.replicas} does not divide training.batch_size {batch} "
+                        "(every replica takes an equal share of each batch)")
+    if args.backend == "torch":
+        from ..backends.torch import torchrun_world, under_torchrun
+
+        if under_torchrun():
+            world = torchrun_world()
+            if args.replicas is not None and args.replicas != world:
+                raise UserError(f"--replicas {args.replicas} under torchrun, whose WORLD_SIZE is {world}: "
+                                f"give --replicas {world} or leave it out")
+            return world
+    return args.replicas if args.replicas is not None else spec.target.replication_factor
+
+
 def run(args: argparse.Namespace) -> int:
+    """`snncc train`; in a worker that `--replicas` started (torch backend), as rank RANK of its
+    launch: rank 0's console goes back to the launcher, and an error line goes to a file for it."""
+    from ..backends.torch import CONSOLE_ENV, under_torchrun, worker_started
+
+    console = os.environ.get(CONSOLE_ENV) if under_torchrun() else None
+    if not console:
+        return _run(args)
+    worker_started()
+    rank = int(os.environ.get("RANK", "0"))
+    if rank == 0:  # line-buffered: the launcher shows each line as it comes
+        sys.stdout = open(os.path.join(console, "stdout"), "w", buffering=1, encoding="utf-8", errors="replace")
+        sys.stderr = open(os.path.join(console, "stderr"), "w", buffering=1, encoding="utf-8", errors="replace")
+    try:
+        return _run(args, console, rank)
+    except UserError as exc:
+        Path(console, f"error.{rank}").write_text(str(exc) + "\n")
+        return 1
+    except KeyboardInterrupt:  # the launcher's Ctrl-C, passed on by torchrun: the launcher reports it
+        return 130
+    except Exception:  # e.g. gloo's error when another replica died: into torchrun's log, not the console
+        import traceback
+
+        traceback.print_exc(file=sys.__stderr__)
+        return 1
+
+
+def _run(args: argparse.Namespace, console: str | None = None, rank: int = 0) -> int:
     if args.epochs is not None and args.epochs < 1:
         raise UserError(f"--epochs must be at least 1, not {args.epochs}")
+    if args.replicas is not None and args.replicas < 1:
+        raise UserError(f"--replicas must be at least 1, not {args.replicas}")
     checked_threads(args)
     spec = load_spec(args.file)
+    replicas = _replicas(args, spec)
     _check_data_memory(spec, Path(args.file).resolve().parent)
 
     from ..backends import train
+    from ..backends.torch import PROGRESS_ENV
     from ..data import DataError
     from ..ir import spec_to_ir
     from ..runs import RunDir, TrainOptions
@@ -72,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
         resume=args.resume,
         base_dir=Path(args.file).resolve().parent,
-        show_progress=not args.quiet and sys.stderr.isatty(),
+        show_progress=not args.quiet and (os.environ.get(PROGRESS_ENV) == "1" if console else sys.stderr.isatty()),
     )
     from ..runs.rundir import check_run_dir
 
@@ -81,13 +139,16 @@ def run(args: argparse.Namespace) -> int:
     log = (lambda _line: None) if args.quiet else print
     try:
         summary = train(args.backend, ir, Path(args.file), options, log, emulate_target=args.emulate_target,
-                        threads=args.threads)
+                        threads=args.threads, replicas=replicas)
     except DataError as exc:
         raise UserError(str(exc)) from None
     except KeyboardInterrupt:
         kept = RunDir(options.run_dir).checkpoint_epoch()
         raise KeyboardInterrupt(f"the last checkpoint (epoch {kept}) is in {options.run_dir}: --resume continues "
                                 "from it" if kept else "no epoch finished, so there is no checkpoint") from None
-    if summary.rank == 0:
+    if console:  # a replica: the launcher prints the summary
+        if summary.rank == 0:
+            Path(console, "summary.json").write_text(json.dumps({"wall_s": summary.wall_s}))
+    elif summary.rank == 0:
         print(summary.line())
     return 0

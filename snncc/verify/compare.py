@@ -90,8 +90,27 @@ def _err(a, b) -> tuple[float, float]:
     return d, (d / s if s > 0 else (0.0 if d == 0 else float("inf")))
 
 
-def compare(ir: ModelGraph, out: dict[str, np.ndarray], ref) -> Report:
+def _first_samples(fwd, n: int):
+    """The reference's forward values of the batch's first n samples (the first replica's share):
+    the time-major [T, B, ...] tensors and the scores [B, classes]."""
+    cut = lambda xs: {k: v[:, :n] for k, v in xs.items()}  # noqa: E731
+    return type(fwd)(cut(fwd.spikes), cut(fwd.mem), cut(fwd.syn), cut(fwd.overflow), cut(fwd.grad_mask),
+                     fwd.scores[:n])
+
+
+def compare(ir: ModelGraph, out: dict[str, np.ndarray], ref, labels: np.ndarray | None = None) -> Report:
+    """The program's result against the reference's. With replicas, the result holds the
+    first replica's forward values (labels: the whole batch's, for its share's loss)."""
     fwd, loss, grads, weights = ref
+    replicas = ir.settings.target.replication_factor
+    if replicas > 1:
+        from ..torch.loss import per_sample_loss
+
+        n = ir.settings.batch_size // replicas
+        losses = per_sample_loss(ir.settings.loss, fwd, torch.from_numpy(labels.astype(np.int64)),
+                                 ir.settings.readout.population)
+        loss = float(losses[:n].mean())
+        fwd = _first_samples(fwd, n)
     rows: list[Row] = []
     flips: list[str] = []
     add = lambda group, name, a, b, exact=False: rows.append(Row(group, name, *_err(a, b), exact))  # noqa: E731
@@ -125,5 +144,5 @@ def compare(ir: ModelGraph, out: dict[str, np.ndarray], ref) -> Report:
 def verify(ir: ModelGraph, binary: Path, workdir: Path, steps: int = 1, seed: int = 0) -> Report:
     weights, init = init_tensors(ir)
     x, y = make_batch(ir, seed)
-    out = run_program(binary, workdir, init, x, y, steps)
-    return compare(ir, out, reference(ir, weights, x, y, steps))
+    out = run_program(binary, workdir, init, x, y, steps, replicas=ir.settings.target.replication_factor)
+    return compare(ir, out, reference(ir, weights, x, y, steps), y)

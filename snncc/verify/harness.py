@@ -41,13 +41,20 @@ def make_batch(ir: ModelGraph, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def run_program(binary: Path, workdir: Path, init, x, y, steps: int,
-                env: dict[str, str] | None = None) -> dict[str, np.ndarray]:
+                env: dict[str, str] | None = None, replicas: int = 1) -> dict[str, np.ndarray]:
     """The result tensors of `steps` training steps of the program on the batch (x, y) from
-    the INIT tensors; its files in workdir. RuntimeError when it ends without a result."""
+    the INIT tensors; its files in workdir. A program of several replicas runs as an MPI job
+    (each replica takes its share of the batch; the first writes the result: its samples'
+    forward values, the gradients summed over all). RuntimeError when it ends without a result."""
     workdir.mkdir(parents=True, exist_ok=True)
     tensorfile.write(workdir / "init.bin", init)
     tensorfile.write(workdir / "batch.bin", {"inputs": x, "labels": y})
-    proc = subprocess.run([str(binary), str(workdir / "init.bin"), str(workdir / "batch.bin"),
+    command = [str(binary)]
+    if replicas > 1:
+        from ..backends.launch import mpi_launcher
+
+        command = mpi_launcher().command(replicas, binary)
+    proc = subprocess.run([*command, str(workdir / "init.bin"), str(workdir / "batch.bin"),
                            str(workdir / "result.bin"), str(steps)], capture_output=True, text=True,
                           env=None if env is None else {**os.environ, **env})
     if proc.returncode not in RESULT_WRITTEN:

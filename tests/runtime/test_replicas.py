@@ -102,3 +102,21 @@ def test_a_replicated_program_outside_an_mpi_job_says_how_to_start_it(programs):
     assert proc.returncode == 1
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "mpirun -n 2" in lines[0], proc.stderr
+
+
+@needs_mpi
+def test_verify_of_two_replicas_against_the_reference_on_the_whole_batch(tmp_path):
+    """`snncc verify` runs the R = 2 program as an MPI job and compares it with snncc.torch on the
+    whole batch: the first replica's forward values, the summed gradients and the weights."""
+    import sys
+
+    doc = spec_doc(2)
+    doc["readout"] = {"population": "output", "decoding": "membrane_sum"}
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps(doc))
+    proc = subprocess.run([sys.executable, "-m", "snncc", "verify", str(path), "--layout", "cpu", "--steps", "2"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rows = [ln.split() for ln in proc.stdout.splitlines() if ln.startswith(("forward", "gradient", "weights"))]
+    assert {r[1] for r in rows} >= {"loss", "scores", "spikes.hidden", "weight.pixels_to_hidden"}
+    assert all(r[4] == "yes" for r in rows), proc.stdout
