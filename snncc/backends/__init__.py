@@ -25,7 +25,8 @@ BACKENDS = ("torch", "host", "poplar")
 
 
 def train(backend: str, ir: ModelGraph, spec_path: Path, options: TrainOptions, log: Callable[[str], None] = print,
-          emulate_target: bool = False, threads: int | None = None, replicas: int = 1) -> TrainSummary:
+          emulate_target: bool = False, threads: int | None = None, replicas: int = 1,
+          hosts: str | None = None) -> TrainSummary:
     """Train ir (from the spec file at spec_path) on the backend; a run that cannot go on is a UserError.
     replicas: data-parallel replicas, each on its share of every batch (`snncc train --replicas`;
     the torch backend starts them with torchrun unless it already runs under torchrun)."""
@@ -45,9 +46,9 @@ def train(backend: str, ir: ModelGraph, spec_path: Path, options: TrainOptions, 
         if backend == "poplar":
             from .poplar import train_poplar
 
-            return train_poplar(ir, spec_path, options, log, threads, replicas=replicas)
+            return train_poplar(ir, spec_path, options, log, threads, replicas=replicas, hosts=hosts)
         return train_host(ir, spec_path, options, log, emulate_target=emulate_target, threads=threads,
-                          replicas=replicas)
+                          replicas=replicas, hosts=hosts)
     except HostTrainingError as exc:
         raise UserError(str(exc)) from None
 

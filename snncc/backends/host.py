@@ -155,12 +155,13 @@ def _restore(payload: bytes, program, name: str, where: Path) -> tuple[dict[str,
 
 def train_host(ir: ModelGraph, spec_path: Path, options, log: Callable[[str], None] = print,
                emulate_target: bool = False, threads: int | None = None, runtime: str = "host",
-               replicas: int | None = None) -> TrainSummary:
+               replicas: int | None = None, hosts: str | None = None) -> TrainSummary:
     """Train with the generated program on the host runtime; options: snncc.runs.TrainOptions.
     The program is planned for this machine's CPU-shaped target (snncc.partition.target) with
     `threads` runtime threads (default: the CPUs this process may use, shared by the replicas),
     or with emulate_target for the spec's exact IPU tile layout. replicas (default: the spec's
-    replication_factor) data-parallel replicas run as the processes of one MPI job (launch.py).
+    replication_factor) data-parallel replicas run as the processes of one MPI job (launch.py),
+    on this machine or on `hosts` (mpirun's --host list).
     runtime "poplar" builds the program with the Poplar SDK (snncc.driver.build refuses it
     without one)."""
     started = time.perf_counter()
@@ -205,7 +206,7 @@ def train_host(ir: ModelGraph, spec_path: Path, options, log: Callable[[str], No
     tensorfile.write(work / "init.bin", init)
 
     if start_epoch <= epochs:
-        command = [str(binary)] if replicas == 1 else mpirun.command(replicas, binary)
+        command = [str(binary)] if replicas == 1 else mpirun.command(replicas, binary, hosts)
         _run_epochs(loop, ir, program, command, work, threads, start_epoch, steps_done, wall_before,
                     -(-len(split.train) // s.batch_size), -(-len(split.test) // s.batch_size), replicas)
 

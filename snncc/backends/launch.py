@@ -27,8 +27,12 @@ class MpiLauncher:
     mpirun: str
     open_mpi: bool
 
-    def command(self, replicas: int, binary: Path | str) -> list[str]:
+    def command(self, replicas: int, binary: Path | str, hosts: str | None = None) -> list[str]:
+        """mpirun starting `replicas` processes of binary, on hosts (H1,H2,... or H1:slots,...) or here.
+        The program and its files must be at the same paths on every host (a shared file system)."""
         flags = ["--oversubscribe", "--bind-to", "none", "--allow-run-as-root"] if self.open_mpi else []
+        if hosts:
+            flags += ["--host", hosts] if self.open_mpi else ["-hosts", hosts]
         return [self.mpirun, *flags, "-n", str(replicas), str(binary)]
 
 

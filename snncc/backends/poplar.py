@@ -21,8 +21,8 @@ def check_sdk() -> None:
 
 
 def train_poplar(ir: ModelGraph, spec_path: Path, options: TrainOptions, log: Callable[[str], None] = print,
-                 threads: int | None = None, replicas: int | None = None) -> TrainSummary:
+                 threads: int | None = None, replicas: int | None = None, hosts: str | None = None) -> TrainSummary:
     """Train with the generated program on the spec's IPU target, built against the Poplar SDK
     (replicas: one per process of an MPI job, as PopRun starts them)."""
     return train_host(ir, spec_path, options, log, emulate_target=True, threads=threads, runtime="poplar",
-                      replicas=replicas)
+                      replicas=replicas, hosts=hosts)

@@ -43,6 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="data-parallel replicas, each on its share of every batch (R must divide "
                         "training.batch_size; default: the spec's target.replication_factor). torch: R processes "
                         "started with torchrun (under torchrun: its WORLD_SIZE)")
+    parser.add_argument("--hosts", metavar="H1,H2,...",
+                        help="host and poplar backends with replicas: the machines of the MPI job, as mpirun's "
+                        "--host takes them (e.g. node1:2,node2:2); default: this machine")
 
 
 def _check_data_memory(spec, base_dir: Path) -> None:
@@ -121,6 +124,11 @@ def _run(args: argparse.Namespace, console: str | None = None, rank: int = 0) ->
         check_sdk()
     if args.device == "cuda" and args.backend != "torch":
         raise UserError("--device is for --backend torch (host and poplar run the generated program)")
+    if args.hosts is not None and args.backend == "torch":
+        raise UserError("--hosts is for the host and poplar backends (MPI); for torch on several machines "
+                        "start torchrun on each with --nnodes")
+    if args.hosts is not None and not args.hosts.strip():
+        raise UserError("--hosts: give the machines as H1,H2,... (mpirun's --host)")
     if args.emulate_target and args.backend != "host":
         raise UserError("--emulate-target is for --backend host (poplar runs the spec's target anyway)")
     ir = spec_to_ir(spec)
@@ -139,7 +147,7 @@ def _run(args: argparse.Namespace, console: str | None = None, rank: int = 0) ->
     log = (lambda _line: None) if args.quiet else print
     try:
         summary = train(args.backend, ir, Path(args.file), options, log, emulate_target=args.emulate_target,
-                        threads=args.threads, replicas=replicas)
+                        threads=args.threads, replicas=replicas, hosts=args.hosts)
     except DataError as exc:
         raise UserError(str(exc)) from None
     except KeyboardInterrupt:

@@ -120,3 +120,23 @@ def test_verify_of_two_replicas_against_the_reference_on_the_whole_batch(tmp_pat
     rows = [ln.split() for ln in proc.stdout.splitlines() if ln.startswith(("forward", "gradient", "weights"))]
     assert {r[1] for r in rows} >= {"loss", "scores", "spikes.hidden", "weight.pixels_to_hidden"}
     assert all(r[4] == "yes" for r in rows), proc.stdout
+
+
+def test_the_program_of_four_replicas_uses_declared_poplar_and_gcl_names(tmp_path):
+    """program.cpp for R = 4 compiles against the runtime's headers, whose every function is in
+    the SDK declaration list (test_api_declarations), GCL's all-reduce included."""
+    doc = spec_doc(4)
+    doc["training"]["batch_size"] = 16
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps(doc))
+    compiled = compile_model(path, "ipu")
+    assert compiled.program.replicas == 4 and compiled.program.batch == 4
+    out = write_build_dir(compiled.files, tmp_path / "build", "")
+    source = (out / "program.cpp").read_text() + (out / "program_driver.hpp").read_text()
+    assert "replication_factor(R)" in source and "gcl::allReduceInPlaceCrossReplica" in source
+    from snncc.runtime import runtime_dir
+
+    subprocess.run(["g++", "-std=c++17", "-fsyntax-only", "-I", str(runtime_dir() / "include"), "-I", str(out),
+                    str(out / "program.cpp")], check=True)
+    declared = (ROOT / "docs" / "reference" / "poplar-api-declarations.txt").read_text()
+    assert "gcl::allReduceInPlaceCrossReplica(poplar::Graph &, poplar::Tensor &, gcl::CollectiveOperator" in declared
