@@ -47,9 +47,11 @@ GRADIENT_BYTES = 4
 ALLREDUCE_IPU_BYTES_PER_SECOND = LINK_BYTES_PER_SECOND
 
 #: All-reduce bandwidth between the host backend's replicas (one per MPI rank, `--layout cpu`),
-#: bytes per second per replica. *estimate*, TO BE MEASURED: MPI_Allreduce of a float32 buffer of a
-#: model's gradient size between two ranks on this machine (docs/plan.md, "Replicas").
-ALLREDUCE_MPI_BYTES_PER_SECOND = 5e9
+#: gradient bytes per second at R = 2 (where the ring factor 2 (R - 1) / R is 1). Measured: the
+#: runtime's collective (MPI_Allgather and the sum in rank order) of shd_mlp's 12.6 MB of
+#: gradients between 2 ranks on the 2-core development VM, Open MPI 5.0.11 over shared memory:
+#: 7.0 ms, 1.8 GB/s (4.2 MB: 2.5 GB/s; 0.26 MB: 2.8 GB/s). docs/plan.md, "Replicas".
+ALLREDUCE_MPI_BYTES_PER_SECOND = 1.8e9
 
 # --------------------------------------------------------------------------- vertex work
 # Worker instructions; a tile issues one instruction per cycle, round-robin over its
