@@ -192,6 +192,10 @@ def train_host(ir: ModelGraph, spec_path: Path, options, log: Callable[[str], No
         work = run.path / WORK
         work.mkdir(exist_ok=True)
         tensorfile.write(work / "data.bin", data_tensors(ir, epochs, split))
+        # the program holds the data set from here on: this process keeps the first test sample
+        # (the raster plot) and the split sizes, not a second copy of the events
+        n_train, n_test, first_test = len(split.train), len(split.test), split.test.subset(np.arange(1))
+        del split
         from ..driver import init_tensors  # imports torch
 
         _, init = init_tensors(ir)
@@ -208,11 +212,11 @@ def train_host(ir: ModelGraph, spec_path: Path, options, log: Callable[[str], No
     if start_epoch <= epochs:
         command = [str(binary)] if replicas == 1 else mpirun.command(replicas, binary, hosts)
         _run_epochs(loop, ir, program, command, work, threads, start_epoch, steps_done, wall_before,
-                    -(-len(split.train) // s.batch_size), -(-len(split.test) // s.batch_size), replicas)
+                    -(-n_train // s.batch_size), -(-n_test // s.batch_size), replicas)
 
     def plot_sample(path: Path) -> None:
         if (payload := run.load_checkpoint()) is not None:
-            _plot_sample(ir, tensorfile.loads(payload), split.test, path)
+            _plot_sample(ir, tensorfile.loads(payload), first_test, path)
 
     return loop.finish(wall_before + time.perf_counter() - started, plot_sample)
 
