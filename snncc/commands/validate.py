@@ -17,7 +17,7 @@ def run(args: argparse.Namespace) -> int:
     status = 0
     for name in args.files:
         try:
-            load_spec(name)
+            spec = load_spec(name)
         except SpecError as exc:
             for problem in exc.problems:
                 print(problem, file=sys.stderr)
@@ -25,4 +25,18 @@ def run(args: argparse.Namespace) -> int:
         else:
             if not args.quiet:
                 print(f"{name}: valid")
+            _data_notes(name, spec)
     return status
+
+
+def _data_notes(name: str, spec) -> None:
+    """A valid model whose data set is not on this machine (SHD, SSC, tonic's: the file is
+    valid wherever the data is) gets a note on stderr saying what `snncc train` would miss."""
+    from pathlib import Path
+
+    from ..data import spec_data_problems
+    from ..spec.models import HeidelbergData, TonicData
+
+    if isinstance(spec.data, (HeidelbergData, TonicData)):
+        for _where, message in spec_data_problems(spec, Path(name).resolve().parent):
+            print(f"{name}: note: the data is not here yet: {message}", file=sys.stderr)

@@ -160,3 +160,26 @@ def test_trains_the_same_on_both_backends(tmp_path):
     # the input capacity (6 of up to ~9 spikes per step) overflowed, and both counted it alike
     host, torch = (rows[b][0]["populations"]["cochlea"] for b in ("host", "torch"))
     assert host["overflow"] == torch["overflow"] > 0 and host["spike_rate"] == pytest.approx(torch["spike_rate"])
+
+
+def test_validate_notes_missing_files_without_failing(tmp_path, capsys):
+    """The model file is valid wherever the data is: `snncc validate` says valid (exit 0) and
+    notes, in one line, the file `snncc train` would miss."""
+    from snncc.cli import main
+
+    doc = {"name": "s", "timesteps": 10,
+           "populations": [{"kind": "input", "id": "i", "size": 700}, {"kind": "neuron", "id": "o", "size": 20,
+                                                                     "neuron": {"model": "lif", "beta": 0.9}}],
+           "projections": [{"id": "p", "source": "i", "target": "o"}],
+           "readout": {"population": "o", "decoding": "spike_count"},
+           "data": {"kind": "shd", "path": "shd"}}
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(doc))
+    assert main(["validate", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert out.strip() == f"{path}: valid"
+    assert err.count("\n") == 1 and "note: the data is not here yet" in err and "shd_train.h5" in err
+    write_h5(tmp_path / "shd" / "shd_train.h5", [([0.0], [0])], [0])
+    write_h5(tmp_path / "shd" / "shd_test.h5", [([0.0], [0])], [0])
+    assert main(["validate", str(path)]) == 0
+    assert capsys.readouterr().err == ""
