@@ -172,7 +172,8 @@ def train_host(ir: ModelGraph, spec_path: Path, options, log: Callable[[str], No
     run = loop.run
     check_run_dir(run.path, "run directory")
     if replicas > 1:
-        mpirun = launch.mpi_launcher()  # refused now, not after the build, when there is no MPI
+        # refused now, not after the build, when there is no MPI
+        mpirun = launch.launcher(runtime, s.target.num_ipus)
     run.path.mkdir(parents=True, exist_ok=True)
     threads = max(1, (threads or machine.host_threads()) // replicas)
     try:

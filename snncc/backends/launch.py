@@ -1,4 +1,5 @@
-"""Starting a replicated program: one process per replica, as one MPI job.
+"""Starting a replicated program: one process per replica, as one MPI job (or, for an SDK
+build on IPUs, under Graphcore's PopRun, which starts its instances through Open MPI too).
 
 The generated program runs one replica per process (the host runtime's gcl collectives are
 MPI collectives over MPI_COMM_WORLD), so `snncc train --replicas R` starts it under the
@@ -34,6 +35,26 @@ class MpiLauncher:
         if hosts:
             flags += ["--host", hosts] if self.open_mpi else ["-hosts", hosts]
         return [self.mpirun, *flags, "-n", str(replicas), str(binary)]
+
+
+@dataclass(frozen=True)
+class PopRunLauncher:
+    """PopRun (the Poplar SDK's launcher): one instance per replica, ipus_per_replica each."""
+
+    poprun: str
+    ipus_per_replica: int
+
+    def command(self, replicas: int, binary: Path | str, hosts: str | None = None) -> list[str]:
+        where = ["--host", hosts] if hosts else []
+        return [self.poprun, *where, "--num-instances", str(replicas), "--num-replicas", str(replicas),
+                "--ipus-per-replica", str(self.ipus_per_replica), str(binary)]
+
+
+def launcher(runtime: str, ipus_per_replica: int) -> MpiLauncher | PopRunLauncher:
+    """PopRun for an SDK build where the SDK provides it, else the installed MPI's mpirun."""
+    if runtime == "poplar" and (poprun := shutil.which("poprun")) is not None:
+        return PopRunLauncher(poprun, ipus_per_replica)
+    return mpi_launcher()
 
 
 def mpi_launcher() -> MpiLauncher:
