@@ -34,7 +34,7 @@ from torch import nn
 
 from ..ir import ModelGraph, Population
 from .init import connectivity_mask, initial_weights
-from .sequence import neuron, project
+from .sequence import neuron, project, round_half
 from .surrogate import spike
 
 
@@ -198,6 +198,10 @@ class SNN(nn.Module):
         self._order = [ir.population(pid) for stage in ir.stages for pid in stage]
         self.multi_step = multi_step
         self._groups = schedule(ir) if multi_step else [(tuple(self._order), True)]
+        # precision float16 (docs/training.md): weights and biases used as their float16 copies,
+        # membranes and synaptic currents stored as float16; sums, gradients and the optimizer float32
+        self.half = ir.settings.precision == "float16"
+        self._store = round_half if self.half else (lambda x: x)
         self._incoming = {pop.id: ir.incoming(pop.id) for pop in self._order}
 
     # -- weights by name ----------------------------------------------------------
@@ -222,6 +226,13 @@ class SNN(nn.Module):
         w = self.weight[pid]
         mask = getattr(self, f"mask_{pid}", None)
         return w if mask is None else w * mask
+
+    def _used_weight(self, pid: str) -> torch.Tensor:
+        """The weights the network computes with: effective_weight, or its float16 copy."""
+        return self._store(self.effective_weight(pid))
+
+    def _used_bias(self, pid: str) -> torch.Tensor:
+        return self._store(self.bias[pid])
 
     # -- forward --------------------------------------------------------------------
 
@@ -263,12 +274,12 @@ class SNN(nn.Module):
     def _projection_current(self, proj, spikes: dict[str, torch.Tensor]) -> torch.Tensor:
         """The current [T, B, target] of a projection whose source's spikes are known for every timestep."""
         if not self.multi_step:
-            c = spikes[proj.source] @ self.effective_weight(proj.id)
+            c = spikes[proj.source] @ self._used_weight(proj.id)
             if proj.delay:
                 c = torch.cat([c.new_zeros((proj.delay,) + c.shape[1:]), c])[: c.shape[0]]
-            return c + self.bias[proj.id] if proj.bias else c
-        return project(spikes[proj.source], self.effective_weight(proj.id), proj.delay,
-                       self.bias[proj.id] if proj.bias else None)
+            return c + self._used_bias(proj.id) if proj.bias else c
+        return project(spikes[proj.source], self._used_weight(proj.id), proj.delay,
+                       self._used_bias(proj.id) if proj.bias else None)
 
     def _param(self, pop, name):
         """beta and alpha (clamped to [0, 1]) or threshold: a float, or a per-neuron tensor [N]."""
@@ -279,16 +290,17 @@ class SNN(nn.Module):
         """A whole sequence of a population from its current [T, B, N] (the semantics of _update)."""
         spikes, mem_rec, syn_rec, overflow, grad_masks = records
         if pop.model == "cuba_lif":
-            current = neuron(current, self._param(pop, "alpha"), None, "none")[0]
+            current = neuron(current, self._param(pop, "alpha"), None, "none", half=self.half)[0]
             syn_rec[pop.id] = current
         theta = self._param(pop, "threshold")
         if not pop.spikes:
-            mem_rec[pop.id] = neuron(current, self._param(pop, "beta"), theta, "none")[0]
+            mem_rec[pop.id] = neuron(current, self._param(pop, "beta"), theta, "none", half=self.half)[0]
             return
         lists = None
         if pop.capacity < pop.size or pop.gradient_threshold is not None:
             lists = lambda raw, mem: capacity_lists(pop, raw, mem, theta)  # noqa: E731
-        mem, s, ovf, grad_mask = neuron(current, self._param(pop, "beta"), theta, pop.reset, self.surrogate, lists)
+        mem, s, ovf, grad_mask = neuron(current, self._param(pop, "beta"), theta, pop.reset, self.surrogate, lists,
+                                        self.half)
         mem_rec[pop.id], spikes[pop.id], overflow[pop.id] = mem, s, ovf
         if pop.gradient_threshold is not None:
             grad_masks[pop.id] = grad_mask
@@ -313,9 +325,9 @@ class SNN(nn.Module):
                     else:
                         c = None
                         if t >= proj.delay:
-                            c = step_rec[0][proj.source][t - proj.delay] @ self.effective_weight(proj.id)
+                            c = step_rec[0][proj.source][t - proj.delay] @ self._used_weight(proj.id)
                         if proj.bias:
-                            c = self.bias[proj.id] if c is None else c + self.bias[proj.id]
+                            c = self._used_bias(proj.id) if c is None else c + self._used_bias(proj.id)
                     if c is not None:
                         current = c if current is None else current + c
                 if current is None:
@@ -330,7 +342,7 @@ class SNN(nn.Module):
         prev = st["mem"]
         if pop.model == "cuba_lif":
             alpha = self._param(pop, "alpha")
-            st["syn"] = alpha * st["syn"] + current
+            st["syn"] = self._store(alpha * st["syn"] + current)
             current = st["syn"]
             syn_rec[pop.id].append(current)
         if not pop.spikes or pop.reset == "none":
@@ -344,6 +356,7 @@ class SNN(nn.Module):
                 mem = beta * ((1 - reset) * prev) + current
             else:  # zero_updated
                 mem = (1 - reset) * (beta * prev + current)
+        mem = self._store(mem)
         st["mem"] = mem
         mem_rec[pop.id].append(mem)
         if not pop.spikes:

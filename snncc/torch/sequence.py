@@ -133,6 +133,24 @@ def project(spikes: torch.Tensor, weight: torch.Tensor, delay: int, bias: torch.
     return current if head is None else torch.cat([head, current])
 
 
+class _RoundHalf(torch.autograd.Function):
+    """x rounded to the nearest float16 value (round half to even), kept in x's dtype; the
+    gradient passes through unchanged, as mixed-precision training treats the half copy of a
+    float32 weight and the half-stored state (docs/training.md, "float16")."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.to(torch.float16).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+def round_half(x: torch.Tensor) -> torch.Tensor:
+    return _RoundHalf.apply(x)
+
+
 def _step(prev, fired, current, beta, theta, reset, out):
     """U[t] into out from U[t-1], R[t] = [U[t-1] - theta > 0] (0/1) and I[t]: the expressions
     of network.SNN._update, in its order (R theta is exact, so subtracting it with alpha
@@ -154,12 +172,14 @@ class _Neuron(torch.autograd.Function):
 
     lists(raw [B, N], mem [B, N]) -> (keep, grad_mask, overflow [B]) gives a timestep's
     spike-id lists (network.capacity_lists); None when every spike fits and every neuron
-    gets a surrogate gradient. Outputs: mem, spikes, overflow [T, B], grad_mask (empty
-    without a gradient threshold); the last two carry no gradient.
+    gets a surrogate gradient. half: U[t] is stored as float16 (rounded once per timestep,
+    and everything after reads the stored value; the gradient passes the rounding unchanged).
+    Outputs: mem, spikes, overflow [T, B], grad_mask (empty without a gradient threshold);
+    the last two carry no gradient.
     """
 
     @staticmethod
-    def forward(ctx, current, beta, theta, reset, surrogate, lists):
+    def forward(ctx, current, beta, theta, reset, surrogate, lists, half):
         ctx.set_materialize_grads(False)
         steps, batch, size = current.shape
         mem = torch.empty_like(current)
@@ -173,6 +193,8 @@ class _Neuron(torch.autograd.Function):
         with one_thread(batch * size):
             for t in range(steps):
                 m = _step(prev, fired, current[t], beta, theta, reset, mem[t])
+                if half:
+                    m.copy_(m.to(torch.float16))
                 if spiking:
                     raw = torch.gt(m - theta, 0, out=spikes[t] if lists is None else buffers[t % 2])  # [U - theta > 0]
                     if lists is not None:
@@ -224,13 +246,13 @@ class _Neuron(torch.autograd.Function):
                     carry.mul_(opened)
                 else:
                     torch.mul(g, beta, out=carry)
-        return grad_in, None, None, None, None, None
+        return grad_in, None, None, None, None, None, None
 
 
-def neuron(current: torch.Tensor, beta, theta, reset: str, surrogate=None, lists=None):
+def neuron(current: torch.Tensor, beta, theta, reset: str, surrogate=None, lists=None, half: bool = False):
     """(U, spikes, overflow, grad_mask) over a sequence of a population driven by current
     [T, B, N]: beta and theta are floats or per-neuron tensors [N]; reset 'subtract',
     'zero', 'zero_updated' or 'none'; surrogate None for a population without spikes
-    (spikes then empty); lists as in _Neuron. A synaptic current
-    Isyn[t] = alpha Isyn[t-1] + I[t] is neuron(I, alpha, None, 'none')[0]."""
-    return _Neuron.apply(current, beta, theta, reset, surrogate, lists)
+    (spikes then empty); lists as in _Neuron; half: the state stored as float16. A synaptic
+    current Isyn[t] = alpha Isyn[t-1] + I[t] is neuron(I, alpha, None, 'none')[0]."""
+    return _Neuron.apply(current, beta, theta, reset, surrogate, lists, half)

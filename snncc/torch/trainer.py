@@ -153,8 +153,6 @@ def train(ir: ModelGraph, options: TrainOptions, log: Callable[[str], None] = pr
         raise TrainingError(message)
     data = load_data(s.data, s.timesteps, input_pop.size, readout.size, options.base_dir, s.dt)
 
-    if s.precision != "float32" and rank == 0:
-        log(f"note: the torch backend computes in float32; precision {s.precision} applies to generated programs")
     net = build_model(ir).to(device)
     model = net
     if world > 1:
