@@ -57,7 +57,10 @@ def test_example_validates_with_jsonschema_and_snncc(example):
 
 def test_validate_all_examples_exits_zero(capsys):
     assert main(["validate", *map(str, EXAMPLES)]) == 0
-    assert capsys.readouterr().err == ""
+    # no problems; only the note that examples/shd.json's data set is not in the repository
+    notes = capsys.readouterr().err.splitlines()
+    assert all(": note: the data is not here yet: " in line for line in notes), notes
+    assert {line.split(": note:")[0] for line in notes} <= {str(p) for p in EXAMPLES if p.stem == "shd"}
 
 
 def test_required_examples_exist():
