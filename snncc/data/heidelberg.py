@@ -89,8 +89,9 @@ def _read(path: Path, data: m.HeidelbergData, timesteps: int, width: float) -> D
                 hi = min(n, lo + CHUNK)
                 t_chunk, u_chunk = times[lo:hi], units[lo:hi]
                 counts = np.fromiter((len(a) for a in t_chunk), dtype=np.int64, count=hi - lo)
-                if not np.array_equal(counts, [len(a) for a in u_chunk]):
-                    bad = lo + int(np.argmax(counts != [len(a) for a in u_chunk]))
+                unit_counts = np.fromiter((len(a) for a in u_chunk), dtype=np.int64, count=hi - lo)
+                if not np.array_equal(counts, unit_counts):
+                    bad = lo + int(np.argmax(counts != unit_counts))
                     raise DataError(f"{path}: sample {bad} has {counts[bad - lo]} spike times but a different "
                                     "number of units")
                 t = np.concatenate(list(t_chunk)).astype(np.float64) if counts.sum() else np.zeros(0)
