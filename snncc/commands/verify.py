@@ -37,9 +37,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _verify_layout(args: argparse.Namespace, layout: str) -> bool:
-    from ..verify.compare import TOLERANCE, verify
+    from ..verify.compare import TOLERANCE, ULPS_FLOAT16, VERIFY_STEPS_FLOAT16, verify
 
     ir, files = compile_spec(args.file, layout)
+    half = ir.settings.precision == "float16"
+    if half and args.steps > VERIFY_STEPS_FLOAT16:
+        raise UserError(f"--steps {args.steps}: a float16 model is compared over {VERIFY_STEPS_FLOAT16} step (after "
+                        "an update its float16 weight copies may round apart from the reference's: docs/training.md)")
     with tempfile.TemporaryDirectory(prefix="snncc-verify-") as tmp:
         src = write_build_dir(files, Path(tmp) / ir.name)
         start = time.monotonic()
@@ -55,6 +59,6 @@ def _verify_layout(args: argparse.Namespace, layout: str) -> bool:
     tiles = ir.settings.target.num_ipus * ir.settings.target.tiles_per_ipu
     print(f"verify {ir.name}, {layout} layout ({tiles:,} tiles): {args.steps} step(s), batch {ir.settings.batch_size}, "
           f"{ir.settings.timesteps} timesteps (build {built:.1f} s, run and compare {ran:.1f} s); "
-          f"tolerance: relative {TOLERANCE:g}")
+          f"tolerance: relative {TOLERANCE:g}" + (f", float16 states {ULPS_FLOAT16:g} ulp" if half else ""))
     print(report.text(), end="")
     return report.ok

@@ -145,10 +145,6 @@ class TrainingSettings:
     data: m.Data
     target: m.IPUTarget
 
-    @property
-    def element_bytes(self) -> int:
-        return 2 if self.precision == "float16" else 4
-
 
 @dataclass(frozen=True)
 class ModelGraph:

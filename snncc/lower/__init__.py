@@ -44,9 +44,6 @@ def _surrogate(s) -> Surrogate:
 
 def lower(ir: ModelGraph, plan: Plan) -> Program:
     st = ir.settings
-    if st.precision != "float32":
-        raise LoweringError("the code generator supports precision 'float32' only so far (the spec asks for "
-                            f"'{st.precision}')")
     replicas = st.target.replication_factor
     if st.batch_size % replicas:
         raise LoweringError(f"batch_size {st.batch_size} does not split evenly over replication_factor = {replicas}")
@@ -98,7 +95,8 @@ def lower(ir: ModelGraph, plan: Plan) -> Program:
     compute_sets = tuple(c.name for c in forward + backward + (loss_step, update))
     vtypes, patterns, elements = _tables(pops, projs, pop_facts, proj_facts, compute_sets, st, optimizer, readout_id)
     return Program(
-        name=ir.name, timesteps=st.timesteps, batch=batch, replicas=replicas, num_ipus=st.target.num_ipus,
+        name=ir.name, timesteps=st.timesteps, batch=batch, replicas=replicas, state=V.state_type(st.precision == "float16"),
+        num_ipus=st.target.num_ipus,
         tiles_per_ipu=st.target.tiles_per_ipu, bytes_per_tile=st.target.bytes_per_tile,
         populations=tuple(pops), projections=tuple(projs), stages=stages,
         readout=Readout(readout_id, st.readout.decoding, readout_pop.size, readout_pop.tiles.first_tile),
@@ -145,11 +143,13 @@ def _tables(pops, projs, pop_facts, proj_facts, compute_sets, st, optimizer: Opt
             patterns.append(pat)
         return Group(compute_sets.index(cs), vt.name, patterns.index(pat))
 
+    state = V.state_type(st.precision == "float16")
+
     def model(key: str, member: str, decl) -> VertexType:
         # one class per feature combination (key); per-element numbers are vertex state
-        return VertexType(f"snncc_model::{key}<float>", key, "model.cpp", member, decl)
+        return VertexType(f"snncc_model::{key}<{state}>", key, "model.cpp", member, decl, state)
 
-    family = V.optimizer_family(optimizer.kind, optimizer.momentum)
+    family = V.optimizer_family(optimizer.kind, optimizer.momentum, state == "half")
     facts_of = {f.id: f for f in pop_facts}
     proj_facts_of = {f.id: f for f in proj_facts}
     elements: list[Element] = []
@@ -170,8 +170,8 @@ def _tables(pops, projs, pop_facts, proj_facts, compute_sets, st, optimizer: Opt
         if p.spikes:  # the reverse timestep t reads timesteps t - (slots - 1) .. t from the ring
             groups.append(group("lists.backward", model("ListSlot_lag", p.id, V.list_slot_vertex(True))))
         if p.id == readout_id:
-            groups.append(group("loss", VertexType("snncc_model::Loss", "Loss", "model.cpp", "",
-                                                   V.loss_vertex(decoding, st.loss.kind))))
+            groups.append(group("loss", VertexType(f"snncc_model::Loss<{state}>", "Loss", "model.cpp", "",
+                                                   V.loss_vertex(decoding, st.loss.kind), state)))
         consts = {"C": p.capacity, "tiles": p.tiles.num_tiles, "q": p.tiles.neurons_per_tile,
                   "r": p.tiles.remainder, "slots": p.ring_slots, "lag": p.ring_slots - 1}
         for k, pid in enumerate(p.incoming):
@@ -192,7 +192,8 @@ def _tables(pops, projs, pop_facts, proj_facts, compute_sets, st, optimizer: Opt
             groups.append(group(f"reduce.{pr.id}", model(keys["Reduce"], pr.id, V.reduce_vertex(
                 facts_of[pr.source].sparse_backward))))
         for decl in V.optimizer_vertices(pr.bias, family, optimizer.state_copies):
-            groups.append(group("update", VertexType(f"snncc::{family}<float>", "", "snncc_generic.cpp", "", decl)))
+            groups.append(group("update", VertexType(f"snncc::{family}<float>", "", "snncc_generic.cpp", "", decl,
+                                                     "float")))
         elements.append(Element(
             pr.id, "projection", by_id[pr.target].tiles, index[pr.source], index[pr.target], (),
             tuple(TensorSpec(f"{pr.id}.{d.what}", d.dtype, pr.target, d.layout, d.rows)
@@ -206,7 +207,7 @@ def _tables(pops, projs, pop_facts, proj_facts, compute_sets, st, optimizer: Opt
     for fam, decl in sorted(V.generic_vertices().items()):
         name = "snncc::Tick" if fam == "Tick" else f"snncc::{fam}<float>"
         if all(v.name != name for v in vtypes):
-            vtypes.append(VertexType(name, "", "snncc_generic.cpp", "", decl))
+            vtypes.append(VertexType(name, "", "snncc_generic.cpp", "", decl, "" if fam == "Tick" else "float"))
     return tuple(vtypes), tuple(patterns), tuple(elements)
 
 

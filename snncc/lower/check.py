@@ -371,7 +371,7 @@ class _Checker:
             tiles, j = _neuron_tiles(r), np.arange(r.num_tiles)
         values = dict(e.values)
         for f in pat.fields:
-            self.field(at, e, f, values, lo, hi, tiles, j)
+            self.field(at, vt, e, f, values, lo, hi, tiles, j)
 
     def owner(self, e: Element, f: Field) -> int | str:
         """The index of the element whose tensor the field's edge reads, or why there is none."""
@@ -400,7 +400,7 @@ class _Checker:
             return n - 1
         return f"role '{f.role}'"
 
-    def field(self, at: str, e: Element, f: Field, values, lo, hi, tiles, j) -> None:
+    def field(self, at: str, vt, e: Element, f: Field, values, lo, hi, tiles, j) -> None:
         if f.role == "value":
             if f.what not in self.tile_values and f.what not in values:
                 self.report(f"{at}: field '{f.name}' reads constant '{f.what}', which {self.name(e)} does not have")
@@ -413,6 +413,11 @@ class _Checker:
         if tensor is None:
             return self.report(f"{at}: field '{f.name}' names tensor '{f.what}', which {self.name(owner)} does not "
                                "have")
+        # Poplar refuses an edge to a tensor of another element type
+        elem = vt.state if f.elem == "T" else f.elem
+        if elem != tensor.dtype:
+            self.report(f"{at}: field '{f.name}' holds {elem or 'T of a plain class'}, tensor '{f.what}' is "
+                        f"{tensor.dtype}")
         if k not in self.good_tiles:
             return
         size = self.size(owner, tensor)
@@ -492,8 +497,8 @@ class _Checker:
                     continue
                 families = {self.vtypes[g.vertex].decl.family for g in e.groups
                             if g.compute_set == index[s.name] and g.vertex in self.vtypes}
-                want = optimizer_family(prog.optimizer.kind, prog.optimizer.momentum) if s.vertex == "Optimizer" \
-                    else s.vertex
+                want = optimizer_family(prog.optimizer.kind, prog.optimizer.momentum, prog.state == "half") \
+                    if s.vertex == "Optimizer" else s.vertex
                 if want not in families:
                     self.report(f"compute set step '{s.name}': member '{m}' has no {s.vertex} vertex in it")
 

@@ -207,10 +207,12 @@ def class_keys_projection(pr, src) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Codelet:
-    """One class of codelets/model.cpp: its record and its fields (the VertexType's)."""
+    """One class of codelets/model.cpp: its record, its fields (the VertexType's) and the
+    template argument it is instantiated with (the program's state type)."""
 
     record: CodeletRecord
     fields: tuple
+    state: str = "float"
 
     @property
     def family(self) -> str:
@@ -261,7 +263,7 @@ def codelets(prog: Program) -> tuple[Codelet, ...]:
         vt = vts[name]
         if record.key != vt.cls:
             raise ValueError(f"vertex type {vt.cls} of '{member}' has the record of {record.key}: {record}")
-        seen = by_cls.setdefault(vt.cls, Codelet(record, vt.fields))
+        seen = by_cls.setdefault(vt.cls, Codelet(record, vt.fields, vt.state))
         if seen.record != record:
             raise ValueError(f"codelet class {vt.cls}: '{member}' has {record}, another member {seen.record}")
         if patterns[member, name].fields != tuple(replace(f, doc="") for f in vt.fields):
@@ -271,4 +273,5 @@ def codelets(prog: Program) -> tuple[Codelet, ...]:
 
 def loss_codelet(prog: Program) -> Codelet:
     """The Loss vertex of codelets/model.cpp."""
-    return Codelet(scores(prog), next(v for v in prog.vertex_types if v.decl.family == "Loss").fields)
+    vt = next(v for v in prog.vertex_types if v.decl.family == "Loss")
+    return Codelet(scores(prog), vt.fields, vt.state)

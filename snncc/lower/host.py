@@ -100,6 +100,12 @@ class HostTensor:
     zero: bool  # zero-initialised: the host does not always write it
     write: bool  # a host write handle
     read: bool  # a host read handle
+    copy: bool = False  # the float16 copy of w or b: the host writes it from the master after loading
+
+    @property
+    def element_type(self) -> str:
+        """program_driver.hpp's name of the element type."""
+        return {"float": "FLOAT_ELEMENTS", "half": "HALF_ELEMENTS", "unsigned": "UNSIGNED_ELEMENTS"}[self.dtype]
 
 
 @dataclass(frozen=True)
@@ -241,8 +247,8 @@ def _what(e: Element, t: TensorSpec) -> str:
 
 def _row(e: Element, pops: dict[str, PopulationProgram], projs: dict[str, ProjectionProgram],
          state_copies: tuple[str, ...], calls: tuple[Call, ...]) -> ElementRow:
-    def tensor(t: TensorSpec, write: bool, read: bool, always: bool) -> HostTensor:
-        return HostTensor(_what(e, t), t.dtype, MAPS[t.layout], t.rows, t.init, not always, write, read)
+    def tensor(t: TensorSpec, write: bool, read: bool, always: bool, copy: bool = False) -> HostTensor:
+        return HostTensor(_what(e, t), t.dtype, MAPS[t.layout], t.rows, t.init, not always, write, read, copy)
 
     if e.kind == "population":
         p = pops[e.id]
@@ -258,9 +264,11 @@ def _row(e: Element, pops: dict[str, PopulationProgram], projs: dict[str, Projec
     if e.kind == "projection":
         pr = projs[e.id]
         ckpt = checkpoint_tensors(state_copies)
+        copies = {"wh", BIAS_NAMES["wh"]}  # the float16 copies (mixed precision)
         return ElementRow(e, pr.n_out, pr.n_in, ("PROJECTION",) + (("BIAS",) if pr.bias else ()),
-                          tuple(tensor(t, _what(e, t) in ckpt, _what(e, t) in ckpt | {"dw", "db"},
-                                       _what(e, t) in ("w", "b")) for t in e.tensors), calls)
+                          tuple(tensor(t, _what(e, t) in ckpt | copies, _what(e, t) in ckpt | {"dw", "db"},
+                                       _what(e, t) in {"w", "b"} | copies, _what(e, t) in copies)
+                                for t in e.tensors), calls)
     # the globals: the labels, optimizer scalars and timestep are streamed or copied in, the
     # loss and scores streamed out
     return ElementRow(e, 0, 0, (), tuple(tensor(t, False, False, False) for t in e.tensors), calls)

@@ -156,6 +156,7 @@ class VertexType:
     codelet: str  # "model.cpp" or "snncc_generic.cpp"
     member: str  # the first population or projection that uses it ("" for generic vertices)
     decl: VertexDecl
+    state: str = ""  # the class's template argument, what its "T" fields hold ("" for a plain class)
 
     @property
     def fields(self) -> tuple[Field, ...]:
@@ -201,6 +202,7 @@ class Program:
     timesteps: int
     batch: int  # per replica: training.batch_size / replicas
     replicas: int  # data-parallel replicas (replication_factor); their gradients are summed before the update
+    state: str  # the C++ type of the network's state and weight copies: "float", or "half" in mixed precision
     num_ipus: int
     tiles_per_ipu: int
     bytes_per_tile: int

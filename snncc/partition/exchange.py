@@ -98,7 +98,7 @@ class Tensors:
         self.remote: dict = {}  # (owner, what, slice, tile set) -> (bytes per tile, {ipu: link bytes})
 
     def _elem(self, d: V.TensorDecl, pm: PopulationMemory) -> int:
-        return pm.element if d.dtype == "float" else V.ELEMENT_BYTES
+        return V.DTYPE_BYTES[d.dtype]
 
     def decl(self, owner: tuple[str, str], what: str):
         """(TensorDecl, layout owner population, its PopulationMemory) of a population's, a

@@ -2,7 +2,8 @@
 
 It sums the tensor and vertex declarations of snncc.vertices, the same the lowering
 allocates, per population slice of n neurons and per list tile of s samples (B the batch
-per replica, T the timesteps, e the element size; docs/plan.md tabulates every term):
+per replica, T the timesteps, e the element size (snncc.vertices.DTYPE_BYTES); docs/plan.md
+tabulates every term):
 
 - weights: the incoming weights [in][n] of every projection into the slice (sparse: CSR
   values, a column index each and one row offset per source neuron) and biases.
@@ -88,7 +89,6 @@ class PopulationMemory:
     outgoing: int  # projections out of this population (each sends dL/dS back to it)
     batch: int  # per replica
     timesteps: int
-    element: int  # bytes per value
     facts: V.PopulationFacts  # what the declarations read of the population
     state_copies: tuple[str, ...] = ()
     optimizer_family: str = "AdamUpdate"
@@ -147,7 +147,7 @@ class PopulationMemory:
                      for pr in self.projections)
 
     def _bytes(self, d: V.TensorDecl) -> int:
-        return self.element if d.dtype == "float" else V.ELEMENT_BYTES
+        return V.DTYPE_BYTES[d.dtype]
 
     @cached_property
     def _slice_terms(self) -> tuple[np.ndarray, np.ndarray, tuple[tuple[int, Incoming, int], ...],
@@ -298,10 +298,9 @@ def population_memory(ir: ModelGraph, pop: Population) -> PopulationMemory:
         outgoing=len(out) if pop.kind == "neuron" else 0,
         batch=batch_per_replica(ir),
         timesteps=s.timesteps,
-        element=s.element_bytes,
         facts=facts,
         state_copies=V.state_copies(s.optimizer.kind, momentum),
-        optimizer_family=V.optimizer_family(s.optimizer.kind, momentum),
+        optimizer_family=V.optimizer_family(s.optimizer.kind, momentum, facts.half),
         reduces=len(out) if pop.kind == "neuron" else 0,
         readout=readout,
     )

@@ -23,16 +23,30 @@ from typing import Literal
 from .facts import PopulationFacts, ProjectionFacts, counts_spikes, optimizer_family, state_copies
 
 Layout = Literal["neuron", "list", "partials", "chunks", "single"]
-DType = Literal["float", "unsigned"]
+DType = Literal["float", "half", "unsigned"]
 
-#: bytes of every element type the program allocates (float32 and uint32)
+#: bytes of a float32 or uint32 element
 ELEMENT_BYTES = 4
+#: bytes of an element of each type the program allocates
+DTYPE_BYTES: dict[str, int] = {"float": 4, "half": 2, "unsigned": 4}
 #: vertex state bytes of one field: a scalar edge, a ONE_PTR vector edge and an unsigned
 #: state member are 4 bytes each in the host runtime's (and Poplar's) accounting (docs/runtime.md)
 FIELD_BYTES = 4
 
-#: the bias tensor that goes with each weight-shaped tensor
-BIAS_NAMES = {"w": "b", "dw": "db", "m": "bm", "v": "bv", "buf": "bbuf"}
+#: the bias tensor that goes with each weight-shaped tensor ("wh": the float16 copy of w)
+BIAS_NAMES = {"w": "b", "wh": "bh", "dw": "db", "m": "bm", "v": "bv", "buf": "bbuf"}
+
+
+def state_type(half: bool) -> DType:
+    """The type the network's state is stored in (membranes, synaptic currents, the weight
+    copies it computes with): float16 in mixed precision (docs/training.md), else float32.
+    Sums, gradients, parameters and the optimizer stay float32."""
+    return "half" if half else "float"
+
+
+def network_weights(half: bool) -> str:
+    """The weight tensor the forward and the input gradient read: the float16 copy or w."""
+    return "wh" if half else "w"
 
 
 @dataclass(frozen=True)
@@ -66,7 +80,7 @@ class Field:
 
     name: str
     io: Literal["Input", "Output", "InOut", "state"]
-    elem: Literal["T", "float", "unsigned"]
+    elem: Literal["T", "float", "half", "unsigned"]  # T: the vertex class's state type (state_type)
     vector: bool
     role: Literal["self", "source", "target", "in", "in_source", "global", "value"]
     what: str
@@ -179,12 +193,15 @@ def population_tensors(p: PopulationFacts, timesteps: int, batch: int) -> tuple[
                 TensorDecl("ringCounts", "unsigned", "list", p.ring_slots * 2, "spike_lists")]
     if p.kind != "neuron":
         return tuple(out)
-    out.append(TensorDecl("mem", "float", "neuron", (timesteps + 1) * batch, "history"))
+    state = state_type(p.half)
+    out.append(TensorDecl("mem", state, "neuron", (timesteps + 1) * batch, "history"))
+    if p.half:  # the input sums of timestep t, float32 (the float32 path sums into row t + 1 of mem)
+        out.append(TensorDecl("current", "float", "neuron", batch, "history"))
     if p.spikes:  # what Compact reads of timestep t, per neuron and sample: 2 spikes (U - threshold > 0),
         # 1 a gradient id candidate (a sparse backward: else U >= gradient level), 0 neither
         out.append(TensorDecl("code", "unsigned", "neuron", batch, "spike_lists"))
     if p.model == "cuba_lif":
-        out.append(TensorDecl("syn", "float", "neuron", (timesteps + 1) * batch, "history"))
+        out.append(TensorDecl("syn", state, "neuron", (timesteps + 1) * batch, "history"))
         out.append(TensorDecl("carrySyn", "float", "neuron", batch, "gradients"))
     out += [TensorDecl(what, "float", "neuron", 1, "state", init=True) for what in neuron_parameters(p)]
     out += [TensorDecl("dS", "float", "neuron", p.ring_slots * batch, "gradients"),
@@ -195,13 +212,15 @@ def population_tensors(p: PopulationFacts, timesteps: int, batch: int) -> tuple[
 
 @_by_shape
 def projection_tensors(pr: ProjectionFacts, batch: int, state_copies: tuple[str, ...]) -> tuple[TensorDecl, ...]:
-    """Weights and their gradients and optimizer state on the target's tiles, [in][n]."""
+    """Weights and their gradients and optimizer state on the target's tiles, [in][n]; in
+    mixed precision also the float16 copy of the weights (and bias) the network computes with."""
     out: list[TensorDecl] = []
-    for what in ("w", "dw") + tuple(state_copies):
-        cat = {"w": "weights", "dw": "gradients"}.get(what, "optimizer")
-        out.append(TensorDecl(what, "float", "neuron", pr.n_in, cat))
+    for what in ("w",) + (("wh",) if pr.half else ()) + ("dw",) + tuple(state_copies):
+        cat = {"w": "weights", "wh": "weights", "dw": "gradients"}.get(what, "optimizer")
+        dtype = "half" if what == "wh" else "float"
+        out.append(TensorDecl(what, dtype, "neuron", pr.n_in, cat))
         if pr.bias:
-            out.append(TensorDecl(BIAS_NAMES[what], "float", "neuron", 1, cat))
+            out.append(TensorDecl(BIAS_NAMES[what], dtype, "neuron", 1, cat))
     if pr.input_gradient:  # per target tile [B][G], and their sum over the target tiles, chunked
         out.append(TensorDecl("partials", "float", "partials", batch * pr.grad_slots, "reduction"))
         out.append(TensorDecl("sums", "float", "chunks", batch * pr.grad_slots, "reduction"))
@@ -232,7 +251,7 @@ CONSTANT_BYTES = 2 * ELEMENT_BYTES
 def _params(p: PopulationFacts, names, sl="tile") -> list[Field]:
     """Edges to the population's per-neuron parameter tensors (those it has, of `names`)."""
     have = neuron_parameters(p)
-    return [_vec(w, "Input", "T", "self", w, sl, doc="[n]" if sl == "tile" else "[N]") for w in names if w in have]
+    return [_vec(w, "Input", "float", "self", w, sl, doc="[n]" if sl == "tile" else "[N]") for w in names if w in have]
 
 
 @_by_shape
@@ -242,14 +261,17 @@ def forward_vertex(p: PopulationFacts, incoming: tuple[ProjectionFacts, ...]) ->
         fields.append(_vec("code", "Output", "unsigned", "self", "code", doc="[B][n]: the spike codes of row t + 1"))
     if p.model == "cuba_lif":
         fields.append(_vec("syn", "InOut", "T", "self", "syn", doc="[(T + 1) B][n]"))
+    if p.half:
+        fields.append(_vec("current", "Output", "float", "self", "current", doc="[B][n]: the input sums of t"))
     fields += _params(p, ("beta", "alpha", "threshold", "gradient_level"))
     for k, pr in enumerate(incoming):
+        wt = network_weights(pr.half)
         fields += [_vec(f"ids{k}", "Input", "unsigned", "in_source", "ringIds", "whole", k,
                         f"source {k}: [B][slots{k}][C{k}]"),
                    _vec(f"counts{k}", "Input", "unsigned", "in_source", "ringCounts", "whole", k, f"[B][slots{k}][2]"),
-                   _vec(f"w{k}", "Input", "T", "in", "w", "tile", k, "[source size][n]")]
+                   _vec(f"w{k}", "Input", "T", "in", wt, "tile", k, "[source size][n]")]
         if pr.bias:
-            fields.append(_vec(f"b{k}", "Input", "T", "in", "b", "tile", k, "[n]"))
+            fields.append(_vec(f"b{k}", "Input", "T", "in", BIAS_NAMES[wt], "tile", k, "[n]"))
         fields += [_val(f"C{k}", f"C{k}"), _val(f"delay{k}", f"delay{k}"), _val(f"slots{k}", f"slots{k}")]
     fields.append(_val("n", "n"))
     return VertexDecl("Forward", "neurons", tuple(fields))
@@ -289,11 +311,11 @@ def list_slot_vertex(lagged: bool) -> VertexDecl:
 @_by_shape
 def backward_vertex(p: PopulationFacts, decoding: str) -> VertexDecl:
     fields = [_t(), _vec("mem", "Input", "T", "self", "mem", doc="[(T + 1) B][n]"),
-              _vec("dS", "InOut", "T", "self", "dS", doc="[ring B][n]"),
-              _vec("carryU", "InOut", "T", "self", "carryU", doc="[B][n]"),
-              _vec("dI", "InOut", "T", "self", "dI", doc="[B][n]")]
+              _vec("dS", "InOut", "float", "self", "dS", doc="[ring B][n]"),
+              _vec("carryU", "InOut", "float", "self", "carryU", doc="[B][n]"),
+              _vec("dI", "InOut", "float", "self", "dI", doc="[B][n]")]
     if p.model == "cuba_lif":
-        fields.append(_vec("carrySyn", "InOut", "T", "self", "carrySyn", doc="[B][n]"))
+        fields.append(_vec("carrySyn", "InOut", "float", "self", "carrySyn", doc="[B][n]"))
     fields += _params(p, ("beta", "alpha", "threshold"))
     if p.sparse_backward:
         fields += [_vec("ids", "Input", "unsigned", "self", "ringIds", "whole", doc="own lists [B][slots][C]"),
@@ -312,13 +334,13 @@ def backward_vertex(p: PopulationFacts, decoding: str) -> VertexDecl:
 def weightgrad_vertex(pr: ProjectionFacts) -> VertexDecl:
     fields = [_t(), _vec("ids", "Input", "unsigned", "source", "ringIds", "whole", doc="source: [B][slots][C]"),
               _vec("counts", "Input", "unsigned", "source", "ringCounts", "whole", doc="[B][slots][2]"),
-              _vec("dI", "Input", "T", "target", "dI", doc="[B][n]"),
-              _vec("dw", "InOut", "T", "self", "dw", doc="[nin][n]")]
+              _vec("dI", "Input", "float", "target", "dI", doc="[B][n]"),
+              _vec("dw", "InOut", "float", "self", "dw", doc="[nin][n]")]
     if pr.bias:
-        fields.append(_vec("db", "InOut", "T", "self", "db", doc="[n]"))
+        fields.append(_vec("db", "InOut", "float", "self", "db", doc="[n]"))
     if pr.input_gradient:
-        fields += [_vec("w", "Input", "T", "self", "w", doc="[nin][n]"),
-                   _vec("partials", "Output", "T", "self", "partials", doc="[B][G]"), _val("G", "G")]
+        fields += [_vec("w", "Input", "T", "self", network_weights(pr.half), doc="[nin][n]"),
+                   _vec("partials", "Output", "float", "self", "partials", doc="[B][G]"), _val("G", "G")]
     fields += [_val("n", "n"), _val("C", "C"), _val("nin", "nin"), _val("delay", "delay"), _val("slots", "slots")]
     return VertexDecl("WeightGrad", "neurons", tuple(fields))
 
@@ -328,8 +350,8 @@ def reduce_sum_vertex() -> VertexDecl:
     """The first level of the input-gradient reduction: a target tile sums its chunk of the E
     entries of every target tile's partials (exchange E e per tile, not P E e)."""
     return VertexDecl("ReduceSum", "neurons", (
-        _vec("partials", "Input", "T", "self", "partials", "chunk", doc="[P][e1 - e0]: the tile's chunk of every tile"),
-        _vec("sums", "Output", "T", "self", "sums", doc="[e1 - e0]"), _val("P", "P"), _val("ne", "ne")))
+        _vec("partials", "Input", "float", "self", "partials", "chunk", doc="[P][e1 - e0]: the tile's chunk of every tile"),
+        _vec("sums", "Output", "float", "self", "sums", doc="[e1 - e0]"), _val("P", "P"), _val("ne", "ne")))
 
 
 @_by_shape
@@ -337,24 +359,27 @@ def reduce_vertex(source_sparse_backward: bool) -> VertexDecl:
     """The second level: a source tile adds the summed input gradients of its neurons into its dS ring
     (a sparse backward: of the listed ids, so every sample's entries; otherwise its columns)."""
     if source_sparse_backward:
-        fields = [_t(), _vec("sums", "Input", "T", "self", "sums", "whole", doc="[B][G]: per listed id"),
+        fields = [_t(), _vec("sums", "Input", "float", "self", "sums", "whole", doc="[B][G]: per listed id"),
                   _vec("ids", "Input", "unsigned", "source", "ringIds", "whole", doc="source: [B][slots][C]"),
                   _vec("counts", "Input", "unsigned", "source", "ringCounts", "whole", doc="[B][slots][2]"),
                   _val("C", "C")]
     else:
-        fields = [_t(), _vec("sums", "Input", "T", "self", "sums", "columns", doc="[B][n]: the tile's neurons")]
-    fields += [_vec("dS", "InOut", "T", "source", "dS", doc="[ring B][n]"), _val("n", "n"), _val("lo", "lo"),
+        fields = [_t(), _vec("sums", "Input", "float", "self", "sums", "columns", doc="[B][n]: the tile's neurons")]
+    fields += [_vec("dS", "InOut", "float", "source", "dS", doc="[ring B][n]"), _val("n", "n"), _val("lo", "lo"),
                _val("G", "G"), _val("delay", "delay"), _val("slots", "slots")]
     return VertexDecl("Reduce", "source_neurons", tuple(fields))
 
 
 @_by_shape
 def optimizer_vertices(bias: bool, family: str, state_copies: tuple[str, ...]) -> tuple[VertexDecl, ...]:
-    """One update vertex per target tile for a projection's weights, and one for its bias."""
+    """One update vertex per target tile for a projection's weights, and one for its bias (a
+    family ending in "Half" also writes the float16 copy the network computes with)."""
     out = []
     for w, g in (("w", "dw"),) + ((("b", "db"),) if bias else ()):
         fields = [Field("w", "InOut", "T", True, "self", w, "tile", span=True), _vec("g", "Input", "T", "self", g)]
         fields += [_vec(s, "InOut", "T", "self", s if w == "w" else BIAS_NAMES[s]) for s in state_copies]
+        if family.endswith("Half"):
+            fields.append(_vec("copy", "Output", "half", "self", "wh" if w == "w" else "bh"))
         fields.append(_vec("hyper", "Input", "float", "global", "hyper", "whole"))
         out.append(VertexDecl(family, "neurons", tuple(fields), generic=True))
     return tuple(out)
@@ -362,9 +387,9 @@ def optimizer_vertices(bias: bool, family: str, state_copies: tuple[str, ...]) -
 
 def generic_vertices() -> dict[str, VertexDecl]:
     """Every vertex of snncc_generic.cpp (the host build registers them all), by family."""
-    out = {optimizer_family(kind, momentum): optimizer_vertices(False, optimizer_family(kind, momentum),
-                                                                 state_copies(kind, momentum))[0]
-           for kind, momentum in (("adam", 0.0), ("sgd", 1.0), ("sgd", 0.0))}
+    out = {optimizer_family(kind, momentum, half): optimizer_vertices(False, optimizer_family(kind, momentum, half),
+                                                                       state_copies(kind, momentum))[0]
+           for kind, momentum in (("adam", 0.0), ("sgd", 1.0), ("sgd", 0.0)) for half in (False, True)}
     out["Tick"] = tick_vertex("+1")
     return out
 
@@ -378,7 +403,7 @@ def loss_vertex(decoding: str, loss_kind: str) -> VertexDecl:
         fields += [_vec("ids", "Input", "unsigned", "self", "ids", "whole", doc="readout lists [B][T][C]"),
                    _vec("counts", "Input", "unsigned", "self", "counts", "whole", doc="[B][T][2]")]
     if decoding != "spike_count":
-        fields.append(_vec("mem", "Input", "float", "self", "mem", "whole", doc="readout, neuron block layout"))
+        fields.append(_vec("mem", "Input", "T", "self", "mem", "whole", doc="readout, neuron block layout"))
     fields += [_vec("scores", "Output", "float", "global", "scores", "whole", doc="[B][classes]"),
                _vec("loss", "Output", "float", "global", "loss", "whole", doc="[B]"),
                _vec("dScore", "Output", "float", "global", "dScore", "whole", doc="[B][classes]")]

@@ -27,6 +27,7 @@ class PopulationFacts:
     sparse_backward: bool  # a gradient threshold: the backward touches only listed neurons
     ring_slots: int  # timesteps of lists (and of dL/dS) kept: 1 + the largest outgoing delay
     is_readout: bool
+    half: bool = False  # precision float16: membranes and synaptic currents stored as half
 
     @property
     def grad_slots(self) -> int:
@@ -49,6 +50,7 @@ class ProjectionFacts:
     n_in: int  # source neurons: rows of the weights
     input_gradient: bool  # the source is a neuron population: partials and a reduction
     grad_slots: int  # G: entries per sample of the partial input gradients (the source's grad_slots)
+    half: bool = False  # precision float16: the network computes with half copies of w and b
 
 
 def ring_slots(ir: ModelGraph, pid: str) -> int:
@@ -59,7 +61,7 @@ def population_facts(ir: ModelGraph, pop: Population) -> PopulationFacts:
     return PopulationFacts(
         id=pop.id, kind=pop.kind, model=pop.model, size=pop.size, spikes=pop.spikes, capacity=pop.capacity,
         sparse_backward=pop.sparse_backward, ring_slots=ring_slots(ir, pop.id),
-        is_readout=pop.id == ir.settings.readout.population,
+        is_readout=pop.id == ir.settings.readout.population, half=ir.settings.precision == "float16",
     )
 
 
@@ -67,7 +69,7 @@ def projection_facts(ir: ModelGraph, proj: Projection, source: PopulationFacts |
     src = source or population_facts(ir, ir.population(proj.source))
     return ProjectionFacts(
         id=proj.id, source=proj.source, target=proj.target, delay=proj.delay, bias=proj.bias, n_in=src.size,
-        input_gradient=src.kind == "neuron", grad_slots=src.grad_slots,
+        input_gradient=src.kind == "neuron", grad_slots=src.grad_slots, half=ir.settings.precision == "float16",
     )
 
 
@@ -86,9 +88,11 @@ def state_copies(kind: str, momentum: float = 0.0) -> tuple[str, ...]:
     return ("buf",) if momentum > 0 else ()
 
 
-def optimizer_family(kind: str, momentum: float = 0.0) -> str:
-    """The generic update vertex of an optimizer."""
-    return "AdamUpdate" if kind == "adam" else ("SgdUpdate" if momentum > 0 else "SgdPlainUpdate")
+def optimizer_family(kind: str, momentum: float = 0.0, half: bool = False) -> str:
+    """The generic update vertex of an optimizer (half: one that also writes the float16 copy
+    of the values it updates)."""
+    family = "AdamUpdate" if kind == "adam" else ("SgdUpdate" if momentum > 0 else "SgdPlainUpdate")
+    return family + ("Half" if half else "")
 
 
 def counts_spikes(decoding: str, loss_kind: str) -> bool:

@@ -56,12 +56,19 @@ namespace snncc_support {
 // decided by snncc/lower/host.py; program.cpp's builders add the vertices.
 enum Map : unsigned { NEURON, LIST, PARTIALS, CHUNKS, SINGLE }; // tensor layouts (snncc/lower/program.py)
 // What the host does with a tensor: PARAM a per-neuron parameter from INIT ("<what>.<element>"),
-// ZERO zero-initialised (not always written by the host), WRITE/READ a host write/read handle.
-enum : unsigned { PARAM = 1, ZERO = 2, WRITE = 4, READ = 8 };
+// ZERO zero-initialised (not always written by the host), WRITE/READ a host write/read handle,
+// HALF_COPY the float16 copy of the master "w" or "b" (what without its "h"), which the host
+// writes from the master whenever it has written the master.
+enum : unsigned { PARAM = 1, ZERO = 2, WRITE = 4, READ = 8, HALF_COPY = 16 };
+enum ElementType : unsigned { FLOAT_ELEMENTS, HALF_ELEMENTS, UNSIGNED_ELEMENTS };
+
+inline const poplar::Type &deviceType(ElementType e) {
+  return e == FLOAT_ELEMENTS ? poplar::FLOAT : e == HALF_ELEMENTS ? poplar::HALF : poplar::UNSIGNED_INT;
+}
 
 struct TensorDef {
   const char *what;
-  bool isFloat;
+  ElementType type;
   Map map;
   std::size_t rows; // values per neuron / sample / tile, entries split over the tiles (CHUNKS), or all (SINGLE)
   unsigned host;    // PARAM | ZERO | WRITE | READ
@@ -253,7 +260,7 @@ inline int run(const Model &m, int argc, char **argv) {
                               : d.map == PARTIALS ? d.rows * e.tiles.numTiles
                               : d.map == CHUNKS ? chunkSize(d.rows, e.tiles) * e.tiles.numTiles : d.rows;
         const std::string name = tensorName(e.id, d.what);
-        Tensor t = tensors[name] = graph.addVariable(d.isFloat ? FLOAT : UNSIGNED_INT, {n}, name);
+        Tensor t = tensors[name] = graph.addVariable(deviceType(d.type), {n}, name);
         if (d.map == NEURON)
           mapNeuron(graph, t, e.tiles, unsigned(d.rows));
         else if (d.map == LIST)
@@ -265,8 +272,10 @@ inline int run(const Model &m, int argc, char **argv) {
         else
           graph.setTileMapping(t, e.tiles.firstTile);
         if (d.host & ZERO) {
-          if (d.isFloat)
+          if (d.type == FLOAT_ELEMENTS)
             graph.setInitialValue(t, 0.0f);
+          else if (d.type == HALF_ELEMENTS)
+            graph.setInitialValueHalf(t, std::uint16_t(0));
           else
             graph.setInitialValue(t, 0u);
         }
@@ -373,10 +382,22 @@ inline int run(const Model &m, int argc, char **argv) {
           for (const auto &t : e.tensors)
             if (tensorName(e.def->id, t.first) == name)
               d = t.second.second;
-        if (!d || !(d->host & WRITE) || V(name).numElements() != kv.second.elements() || kv.second.dtype != (d->isFloat ? F32 : U32))
+        if (!d || !(d->host & WRITE) || (d->host & HALF_COPY) || V(name).numElements() != kv.second.elements() ||
+            kv.second.dtype != (d->type == FLOAT_ELEMENTS ? F32 : U32))
           throw std::runtime_error(initPath + ": tensor '" + kv.first + "' does not fit this program");
         engine.writeTensor(name, kv.second.data.data(), kv.second.data.data() + kv.second.data.size());
       }
+    // the float16 copies of the weights and biases, rounded from the masters just written
+    for (const ElementDef &e : elements)
+      for (const TensorDef &d : e.tensors)
+        if (d.host & HALF_COPY) {
+          const std::string what = d.what, master = tensorName(e.id, what.substr(0, what.size() - 1));
+          std::vector<float> v(V(master).numElements());
+          engine.readTensor(master, v.data(), v.data() + v.size());
+          std::vector<std::uint16_t> h(v.size());
+          copyFloatToDeviceHalf(device.getTarget(), v.data(), h.data(), v.size());
+          engine.writeTensor(tensorName(e.id, what), h.data(), h.data() + h.size());
+        }
 
     // ---- input spike-id lists: entry (b, t) from sample b's n ascending input ids at t, of
     // which the first inCap are kept (the drop rule of snncc.torch)
@@ -443,9 +464,15 @@ inline int run(const Model &m, int argc, char **argv) {
         engine.run(TRAIN_STEP);
       }
       // ---- results
-      auto readFloats = [&](const std::string &name) {
+      auto readFloats = [&](const std::string &name) { // a HALF tensor's values converted to float
         std::vector<float> v(V(name).numElements());
-        engine.readTensor(name, v.data(), v.data() + v.size());
+        if (V(name).elementType() == HALF) {
+          std::vector<std::uint16_t> h(v.size());
+          engine.readTensor(name, h.data(), h.data() + h.size());
+          copyDeviceHalfToFloat(device.getTarget(), h.data(), v.data(), v.size());
+        } else {
+          engine.readTensor(name, v.data(), v.data() + v.size());
+        }
         return v;
       };
       auto readUnsigned = [&](const std::string &name) {
@@ -646,7 +673,7 @@ inline int run(const Model &m, int argc, char **argv) {
           continue;
         for (const TensorDef &d : e.tensors) {
           const std::string what = d.what, name = tensorName(e.id, what);
-          if (!(d.host & WRITE))
+          if (!(d.host & WRITE) || (d.host & HALF_COPY)) // the copies follow from the masters
             continue;
           std::vector<float> v(V(name).numElements());
           engine.readTensor(name, v.data(), v.data() + v.size());

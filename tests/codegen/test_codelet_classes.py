@@ -42,7 +42,7 @@ def _codelet(env, prog, record, fields) -> str:
     name, macro = MACROS[record.family]
     fn = getattr(env.get_template(f"codelets/{name}.cpp.j2").module, macro)
     args = (record, classes.scores(prog), fields) if record.family == "Backward" else (record, fields)
-    return str(fn(*args))
+    return str(fn(*args, prog.state))
 
 
 def check_classes(prog, plan) -> None:

@@ -66,7 +66,7 @@ def _tensor_table(text: str) -> dict[str, tuple[str, ...]]:
     """"<element>.<what>" -> host flags, from program.cpp's element table."""
     out = {}
     for m in re.finditer(r'^    \{"(\w*)", \d+, \d+, [^\n]*\n     \{(.*)\}\},$', text, re.M):
-        for what, flags in re.findall(r'\{"(\w+)", (?:true|false), \w+, \d+, ([\w| ]+)\}', m.group(2)):
+        for what, flags in re.findall(r"\{\"(\w+)\", \w+_ELEMENTS, \w+, \d+, ([\w| ]+)\}", m.group(2)):
             out[f"{m.group(1)}.{what}" if m.group(1) else what] = tuple(f for f in flags.split(" | ") if f != "0")
     return out
 

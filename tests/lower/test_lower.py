@@ -72,9 +72,10 @@ def test_codelet_classes_are_per_feature_combination_not_per_population():
 def test_unsupported_is_one_line(tmp_path):
     import json
     spec = json.loads((ROOT / "examples/digits.json").read_text())
-    spec["training"]["precision"] = "float16"
+    spec["projections"][0]["connectivity"] = {"kind": "sparse", "fan_in": 8}
     del spec["$schema"]
-    (tmp_path / "h.json").write_text(json.dumps(spec))
-    ir = spec_to_ir(load_spec(tmp_path / "h.json"))
-    with pytest.raises(LoweringError, match="float32"):
+    (tmp_path / "s.json").write_text(json.dumps(spec))
+    ir = spec_to_ir(load_spec(tmp_path / "s.json"))
+    with pytest.raises(LoweringError, match="sparse connectivity") as err:
         lower(ir, make_plan(ir))
+    assert "\n" not in str(err.value)

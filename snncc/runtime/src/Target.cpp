@@ -2,8 +2,12 @@
 // The machine model: targets (IPU architectures, tiles, memory per tile) and
 // devices (IPUModel, simulator and CPU devices; no IPU hardware: the device
 // manager finds none).
+#include <algorithm>
+#include <cstring>
+
 #include <poplar/Device.hpp>
 #include <poplar/DeviceManager.hpp>
+#include <poplar/HalfFloat.hpp>
 #include <poplar/IPUModel.hpp>
 #include <poplar/Target.hpp>
 #include <poplar/exceptions.hpp>
@@ -97,6 +101,113 @@ unsigned Target::getTypeSize(const Type &type) const {
   return snncc::host::info(type)->size;
 }
 unsigned Target::getAtomicStoreGranularity() const { return 4; }
+
+// ---- host conversions to and from the device's half -------------------------
+namespace {
+// Converting through a small buffer keeps the vectorised helpers usable with a
+// destination of any alignment.
+constexpr std::size_t kChunk = 512;
+
+void storeHalves(const IeeeHalf *h, unsigned char *d, std::size_t n) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  std::memcpy(d, h, 2 * n);
+#else
+  for (std::size_t k = 0; k < n; ++k) {
+    d[2 * k] = std::uint8_t(h[k].bit16());
+    d[2 * k + 1] = std::uint8_t(h[k].bit16() >> 8);
+  }
+#endif
+}
+
+void loadHalves(const unsigned char *s, IeeeHalf *h, std::size_t n) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  std::memcpy(h, s, 2 * n);
+#else
+  for (std::size_t k = 0; k < n; ++k)
+    h[k] = IeeeHalf::fromBits(std::uint16_t(s[2 * k] | s[2 * k + 1] << 8));
+#endif
+}
+
+// Rounds the double's bits straight to binary16: going through float would
+// round twice and can miss a tie (1 + 2^-11 + 2^-40 must round up).
+std::uint16_t doubleToHalfBits(double v) {
+  std::uint64_t x;
+  std::memcpy(&x, &v, 8);
+  const auto sign = std::uint16_t((x >> 48) & 0x8000u);
+  const std::uint64_t absx = x & 0x7fffffffffffffffull;
+  const std::uint64_t mant = absx & 0xfffffffffffffull;
+  if (absx > 0x7ff0000000000000ull) // nan: quiet, top payload bits kept, as from float
+    return std::uint16_t(sign | 0x7e00u | ((mant >> 42) & 0x3ffu));
+  if (absx >= 0x40effe0000000000ull) // inf, or rounds to >= 65520: overflow to inf
+    return std::uint16_t(sign | 0x7c00u);
+  const unsigned exp = unsigned(absx >> 52);
+  std::uint64_t h, rem, halfway;
+  if (exp >= 1009) { // normal half (>= 2^-14); a carry out of the mantissa bumps the exponent
+    h = (std::uint64_t(exp - 1008) << 10) | (mant >> 42);
+    rem = mant & ((1ull << 42) - 1);
+    halfway = 1ull << 41;
+  } else if (absx > 0x3e60000000000000ull) { // subnormal half, in units of 2^-24
+    const unsigned shift = 1051 - exp; // 43..53
+    const std::uint64_t sig = mant | (1ull << 52);
+    h = sig >> shift;
+    rem = sig & ((1ull << shift) - 1);
+    halfway = 1ull << (shift - 1);
+  } else { // at most 2^-25: rounds to zero (the tie at 2^-25 goes to even)
+    return sign;
+  }
+  if (rem > halfway || (rem == halfway && (h & 1u)))
+    ++h;
+  return std::uint16_t(sign | h);
+}
+} // namespace
+
+void copyFloatToDeviceHalf(const Target &, const float *src, void *dst,
+                           std::size_t numElements) {
+  auto *d = static_cast<unsigned char *>(dst);
+  IeeeHalf buf[kChunk];
+  for (std::size_t i = 0; i < numElements; i += kChunk) {
+    const std::size_t n = std::min(kChunk, numElements - i);
+    floatToHalf(src + i, buf, unsigned(n));
+    storeHalves(buf, d + 2 * i, n);
+  }
+}
+
+void copyDeviceHalfToFloat(const Target &, const void *src, float *dst,
+                           std::size_t numElements) {
+  const auto *s = static_cast<const unsigned char *>(src);
+  IeeeHalf buf[kChunk];
+  for (std::size_t i = 0; i < numElements; i += kChunk) {
+    const std::size_t n = std::min(kChunk, numElements - i);
+    loadHalves(s + 2 * i, buf, n);
+    halfToFloat(buf, dst + i, unsigned(n));
+  }
+}
+
+void copyDoubleToDeviceHalf(const Target &, const double *src, void *dst,
+                            std::size_t numElements) {
+  auto *d = static_cast<unsigned char *>(dst);
+  IeeeHalf buf[kChunk];
+  for (std::size_t i = 0; i < numElements; i += kChunk) {
+    const std::size_t n = std::min(kChunk, numElements - i);
+    for (std::size_t k = 0; k < n; ++k)
+      buf[k] = IeeeHalf::fromBits(doubleToHalfBits(src[i + k]));
+    storeHalves(buf, d + 2 * i, n);
+  }
+}
+
+void copyDeviceHalfToDouble(const Target &, const void *src, double *dst,
+                            std::size_t numElements) {
+  const auto *s = static_cast<const unsigned char *>(src);
+  IeeeHalf buf[kChunk];
+  float f[kChunk];
+  for (std::size_t i = 0; i < numElements; i += kChunk) {
+    const std::size_t n = std::min(kChunk, numElements - i);
+    loadHalves(s + 2 * i, buf, n);
+    halfToFloat(buf, f, unsigned(n));
+    for (std::size_t k = 0; k < n; ++k)
+      dst[i + k] = double(f[k]); // exact
+  }
+}
 
 // ---- devices ----------------------------------------------------------------
 struct Device::State {

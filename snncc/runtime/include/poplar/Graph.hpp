@@ -205,6 +205,19 @@ public:
   template <typename T> void setInitialValue(const Tensor &t, ArrayRef<T> val) {
     ::snncc::host::setTensorValue(*this, t, val.data(), ::snncc::host::traitsOf<T>(), val.size(), false);
   }
+  /// Set every element of a HALF variable's initial value.
+  /// \param t The variable.  \param val The value's IEEE binary16 bits.
+  void setInitialValueHalf(const Tensor &t, uint16_t val) {
+    const IeeeHalf h = IeeeHalf::fromBits(val);
+    ::snncc::host::setTensorValue(*this, t, &h, ::snncc::host::traitsOf<IeeeHalf>(), 1, true);
+  }
+  /// Set a HALF variable's initial value, one IEEE binary16 bit pattern per element.
+  void setInitialValueHalf(const Tensor &t, ArrayRef<uint16_t> val) {
+    std::vector<IeeeHalf> h(val.size());
+    for (std::size_t i = 0; i < h.size(); ++i)
+      h[i] = IeeeHalf::fromBits(val[i]);
+    ::snncc::host::setTensorValue(*this, t, h.data(), ::snncc::host::traitsOf<IeeeHalf>(), h.size(), false);
+  }
 
   /// \param handle Stream name.  \param elementType Type.
   /// \param numElements Elements per transfer.  \param replicatedMode Ignored.

@@ -4,6 +4,7 @@
 #ifndef poplar_Target_hpp
 #define poplar_Target_hpp
 
+#include <cstddef>
 #include <string>
 
 #include <poplar/OptionFlags.hpp>
@@ -63,6 +64,22 @@ private:
   unsigned workers_;
   double clockHz_;
 };
+
+// The device's half is IEEE binary16, 2 bytes per element, little-endian;
+// conversions to it round to nearest even.
+
+/// Converts floats to device halves.
+void copyFloatToDeviceHalf(const Target &target, const float *src, void *dst,
+                           std::size_t numElements);
+/// Converts device halves to floats (exactly).
+void copyDeviceHalfToFloat(const Target &target, const void *src, float *dst,
+                           std::size_t numElements);
+/// Converts doubles to device halves, rounding once from the double.
+void copyDoubleToDeviceHalf(const Target &target, const double *src, void *dst,
+                            std::size_t numElements);
+/// Converts device halves to doubles (exactly).
+void copyDeviceHalfToDouble(const Target &target, const void *src, double *dst,
+                            std::size_t numElements);
 
 } // namespace poplar
 
