@@ -167,7 +167,7 @@ void copyFloatToDeviceHalf(const Target &, const float *src, void *dst,
   IeeeHalf buf[kChunk];
   for (std::size_t i = 0; i < numElements; i += kChunk) {
     const std::size_t n = std::min(kChunk, numElements - i);
-    floatToHalf(src + i, buf, unsigned(n));
+    snncc::host::floatToHalf(src + i, buf, unsigned(n));
     storeHalves(buf, d + 2 * i, n);
   }
 }
@@ -179,7 +179,7 @@ void copyDeviceHalfToFloat(const Target &, const void *src, float *dst,
   for (std::size_t i = 0; i < numElements; i += kChunk) {
     const std::size_t n = std::min(kChunk, numElements - i);
     loadHalves(s + 2 * i, buf, n);
-    halfToFloat(buf, dst + i, unsigned(n));
+    snncc::host::halfToFloat(buf, dst + i, unsigned(n));
   }
 }
 
@@ -203,7 +203,7 @@ void copyDeviceHalfToDouble(const Target &, const void *src, double *dst,
   for (std::size_t i = 0; i < numElements; i += kChunk) {
     const std::size_t n = std::min(kChunk, numElements - i);
     loadHalves(s + 2 * i, buf, n);
-    halfToFloat(buf, f, unsigned(n));
+    snncc::host::halfToFloat(buf, f, unsigned(n));
     for (std::size_t k = 0; k < n; ++k)
       dst[i + k] = double(f[k]); // exact
   }

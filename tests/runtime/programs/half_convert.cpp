@@ -43,7 +43,7 @@ static unsigned long bulkMismatches(const std::vector<float> &f) {
   for (std::size_t start = 0; start + kMax <= f.size(); start += 331) {
     for (unsigned n = 0; n <= kMax; ++n) {
       std::vector<IeeeHalf> h(n + kGuard, IeeeHalf::fromBits(0xdead));
-      poplar::floatToHalf(f.data() + start, h.data(), n);
+      snncc::host::floatToHalf(f.data() + start, h.data(), n);
       for (unsigned k = 0; k < n + kGuard; ++k) {
         const std::uint16_t want = k < n ? IeeeHalf::fromFloat(f[start + k]) : 0xdead;
         bad += h[k].bit16() != want;
@@ -56,7 +56,7 @@ static unsigned long bulkMismatches(const std::vector<float> &f) {
   for (std::size_t start = 0; start < 65536; start += 97) {
     for (unsigned n = 0; n <= kMax; ++n) {
       std::vector<float> g(n + kGuard, -1.5f);
-      poplar::halfToFloat(all.data() + start, g.data(), n);
+      snncc::host::halfToFloat(all.data() + start, g.data(), n);
       for (unsigned k = 0; k < n + kGuard; ++k) {
         const float want = k < n ? IeeeHalf::toFloat(all[start + k].bit16()) : -1.5f;
         bad += !sameBits(g[k], want);

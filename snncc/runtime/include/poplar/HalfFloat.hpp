@@ -110,23 +110,31 @@ static_assert(sizeof(IeeeHalf) == 2, "IeeeHalf is stored as binary16");
 
 using half = IeeeHalf;
 
-/// Converts n halves to floats, bit for bit as IeeeHalf's conversion does.
-inline void halfToFloat(const IeeeHalf *src, float *dst, unsigned n) {
+} // namespace poplar
+
+namespace snncc {
+namespace host {
+
+// Bulk conversions for the runtime's host functions (outside namespace poplar, which
+// declares only Poplar's API).
+
+/// Converts n halves to floats, bit for bit as poplar::IeeeHalf's conversion does.
+inline void halfToFloat(const poplar::IeeeHalf *src, float *dst, unsigned n) {
   unsigned i = 0;
 #if defined(__F16C__) && defined(__AVX__)
-  // IeeeHalf is one uint16_t, so 8 of them are one 128-bit load.
+  // poplar::IeeeHalf is one uint16_t, so 8 of them are one 128-bit load.
   for (; i + 8 <= n; i += 8) {
     const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i *>(src + i));
     _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(h));
   }
 #endif
   for (; i < n; ++i)
-    dst[i] = IeeeHalf::toFloat(src[i].bit16());
+    dst[i] = poplar::IeeeHalf::toFloat(src[i].bit16());
 }
 
 /// Converts n floats to halves (round to nearest even), bit for bit as
-/// IeeeHalf's conversion does.
-inline void floatToHalf(const float *src, IeeeHalf *dst, unsigned n) {
+/// poplar::IeeeHalf's conversion does.
+inline void floatToHalf(const float *src, poplar::IeeeHalf *dst, unsigned n) {
   unsigned i = 0;
 #if defined(__F16C__) && defined(__AVX__)
   for (; i + 8 <= n; i += 8) {
@@ -135,10 +143,11 @@ inline void floatToHalf(const float *src, IeeeHalf *dst, unsigned n) {
   }
 #endif
   for (; i < n; ++i)
-    dst[i] = IeeeHalf::fromBits(IeeeHalf::fromFloat(src[i]));
+    dst[i] = poplar::IeeeHalf::fromBits(poplar::IeeeHalf::fromFloat(src[i]));
 }
 
-} // namespace poplar
+} // namespace host
+} // namespace snncc
 
 #ifndef __IPU__
 // Codelets name the IPU's builtin type unqualified.
