@@ -17,6 +17,7 @@ go into the spec's arrays file for snncc and are copied into the peers' nn.Linea
 
 Variants, each trained for --epochs over the same split and batch order:
   sparse  snncc host, hidden max_activity 2x the target, gradient_threshold 0.9, overflow drop
+  sparse16  sparse in float16 (mixed precision: half membranes and weight copies)
   exact   snncc host, hidden max_activity 3x the target, no gradient threshold; a run that
           drops a spike is repeated with twice the capacity (the table says so)
   torch   snncc --backend torch, no hidden capacity (the dense reference)
@@ -59,10 +60,11 @@ BETA = 0.95
 BATCH = 48
 POPS = ("channels", "hidden1", "hidden2", "output")
 PROJS = ("in_to_h1", "h1_to_h2", "h2_to_out")
-VARIANTS = ("sparse", "exact", "torch", "spikingjelly", "snntorch")
+VARIANTS = ("sparse", "sparse16", "exact", "torch", "spikingjelly", "snntorch")
 PEERS = ("spikingjelly", "snntorch")
 HEADERS = {
     "sparse": "snncc host, sparse (capacity 2x, gradient threshold 0.9)",
+    "sparse16": "the same in float16",
     "exact": "snncc host, exact BPTT (capacity 3x, no threshold)",
     "torch": "snncc torch backend",
     "spikingjelly": "SpikingJelly multi-step",
@@ -160,7 +162,7 @@ def spec_doc(variant: str, activity: float, capacity: float | None, steps: int, 
         pop = {"kind": "neuron", "id": pid, "size": size, "neuron": {"model": "lif", "beta": BETA}}
         if capacity is not None:
             pop["sparsity"] = {"max_activity": capacity, "overflow": "drop"}
-            if variant == "sparse":
+            if variant in ("sparse", "sparse16"):
                 pop["sparsity"]["gradient_threshold"] = 0.9
         pops.append(pop)
     pops.append({"kind": "neuron", "id": "output", "size": CLASSES, "neuron": {"model": "lif", "beta": BETA}})
@@ -176,7 +178,8 @@ def spec_doc(variant: str, activity: float, capacity: float | None, steps: int, 
                         for p, a, b in zip(PROJS, POPS, POPS[1:])],
         "readout": {"population": "output", "decoding": "spike_count"},
         "training": {"loss": {"kind": "cross_entropy"}, "optimizer": {"kind": "adam", "lr": 1e-3},
-                     "batch_size": BATCH, "surrogate": {"kind": "fast_sigmoid", "slope": slope}, "seed": seed},
+                     "batch_size": BATCH, "surrogate": {"kind": "fast_sigmoid", "slope": slope}, "seed": seed,
+                     "precision": "float16" if variant == "sparse16" else "float32"},
         "data": {"kind": "npz", "path": "data.npz", "test_fraction": test_fraction, "seed": seed},
     }
 
@@ -465,7 +468,8 @@ def main() -> None:
               + "; largest spike count per sample and step " + ", ".join(f"{p} {k}" for p, k in cal["peak_spikes"].items()),
               flush=True)
 
-    capacity = {key: dict(sparse=setting["sparse_capacity"][key], exact=setting["exact_capacity"][key], torch=None)
+    capacity = {key: dict(sparse=setting["sparse_capacity"][key], sparse16=setting["sparse_capacity"][key],
+                          exact=setting["exact_capacity"][key], torch=None)
                 for key in specs}
     cells = [(f"{a:g}", v) for a in args.activities for v in VARIANTS if v in args.variants]
     runs = []

@@ -64,3 +64,17 @@ def test_memory_model_cuba_sparse_backward_membrane_max(tmp_path):
     check = check_allocation(plan, measured, tolerance=0.0)
     assert check.ok, check.describe()
     _check_receive(plan, tmp_path)
+
+
+@pytest.mark.parametrize("name", ["cuba", "digits"])
+def test_memory_model_matches_measured_allocation_float16(name, tmp_path):
+    """Mixed precision: 2-byte membranes, currents and weight copies, float32 the rest."""
+    spec = json.loads((ROOT / "examples" / f"{name}.json").read_text())
+    spec["training"]["precision"] = "float16"
+    del spec["$schema"]
+    path = tmp_path / f"{name}16.json"
+    path.write_text(json.dumps(spec))
+    plan, measured = _measure(path, tmp_path)
+    check = check_allocation(plan, measured, tolerance=0.0)
+    assert check.ok, check.describe()
+    _check_receive(plan, tmp_path)
