@@ -97,7 +97,8 @@ def _close(got, x, w, what):
     assert not bad.any(), f"{what}: {bad.sum()} entries off, e.g. {got[bad][:3]} vs {ref[bad][:3]}"
 
 
-SHAPES = [(ns, n, G) for ns in (1, 2, 3, 5) for n in (1, 7, 8, 9, 17, 70) for G in (1, 5, 6, 7, 13)]
+# n < 16: the narrow kernel (rows side by side); longer rows: the blocked one
+SHAPES = [(ns, n, G) for ns in (1, 2, 3, 5) for n in (1, 7, 8, 9, 10, 15, 16, 17, 70) for G in (1, 5, 6, 7, 8, 9, 13, 17)]
 
 
 def test_dense_products_equal_the_float64_product_for_ragged_shapes(kernels):
@@ -111,15 +112,16 @@ def test_dense_products_equal_the_float64_product_for_ragged_shapes(kernels):
 def test_dense_products_write_only_their_rows_and_splits_do_not_change_them(kernels):
     """Worker row ranges [r0, r1): the other rows untouched; every split gives the same bits."""
     rng = np.random.default_rng(1)
-    ns, n, G = 5, 45, 29
-    x, w = rng.standard_normal((ns, n)), rng.standard_normal((G, n))
-    ranges = [(0, G), (0, 0), (3, 4), (0, 6), (6, 12), (12, 29), (1, 28), (7, 20)]
-    res = kernels([(0, x, w, r0, r1, []) for r0, r1 in ranges])
-    whole = res[0][0]
-    _close(whole, x, w, "whole")
-    for (r0, r1), (got, _) in zip(ranges, res):
-        assert np.isnan(got[:, :r0]).all() and np.isnan(got[:, r1:]).all(), (r0, r1)
-        assert np.array_equal(got[:, r0:r1], whole[:, r0:r1]), (r0, r1)
+    for n in (45, 10):  # the blocked and the narrow kernel
+        ns, G = 5, 29
+        x, w = rng.standard_normal((ns, n)), rng.standard_normal((G, n))
+        ranges = [(0, G), (0, 0), (3, 4), (0, 6), (6, 12), (12, 29), (1, 28), (7, 20)]
+        res = kernels([(0, x, w, r0, r1, []) for r0, r1 in ranges])
+        whole = res[0][0]
+        _close(whole, x, w, "whole")
+        for (r0, r1), (got, _) in zip(ranges, res):
+            assert np.isnan(got[:, :r0]).all() and np.isnan(got[:, r1:]).all(), (n, r0, r1)
+            assert np.array_equal(got[:, r0:r1], whole[:, r0:r1]), (n, r0, r1)
 
 
 def test_listed_rows_equal_the_float64_product_for_lists_of_0_to_G_rows(kernels):
