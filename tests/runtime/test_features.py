@@ -63,3 +63,27 @@ def test_features_match_numpy(run_program, codelets, tmp_path):
     # Copies: the transposed 2x3 floats go from tile 0 to tile 2; the chosen
     # constant stays on tile 0.
     assert int(got["copyExchangeBytes"][0]) == 6 * 4
+
+
+def test_codelets_flush_float_subnormals_to_zero(run_program, codelets, tmp_path):
+    """A float32 subnormal input reads as zero and a subnormal result is written as zero (x86's
+    DAZ and FTZ while codelets run: docs/runtime.md); normal values are untouched."""
+    rng = np.random.default_rng(8)
+    f = lambda *s: rng.normal(size=s).astype(np.float32)  # noqa: E731
+    P, Xb, H, HB, L, M = f(4, 8), f(8), f(8), f(8), f(9), f(2, 3)
+    # ScaleAdd computes x 2.5 + bias on xa[0:4]: a subnormal x, and two results below 2^-126
+    Xa = np.array([1e-39, -3e-39, 1.5e-38, 1e-30, 0.5, 0, 0, 0], np.float32)
+    bias = np.array([0, 0, -3.7e-38, 0, 1, 0, 0, 0], np.float32)
+    inp = tmp_path / "in.bin"
+    with open(inp, "wb") as fh:
+        for a in (P, Xa, Xb, bias, H, HB, L, M):
+            a.tofile(fh)
+        np.array([3, 0], np.uint32).tofile(fh)
+    r = run_program("features", inp, codelets, threads=2)
+    assert r.returncode == 0, r.stdout + r.stderr
+    xa = next(np.array([float(v) for v in line.split()[1:]], np.float32)
+              for line in r.stdout.splitlines() if line.split()[0] == "xa")
+    ieee = Xa[:4] * np.float32(2.5) + bias[:4]  # numpy keeps subnormals: what the flush changes
+    assert ieee[0] != 0 and ieee[1] != 0 and 0 < abs(ieee[2]) < 2.0**-126
+    assert xa[:3].tolist() == [0.0, 0.0, 0.0]
+    assert xa[3] == ieee[3] and xa[4] == np.float32(0.5)  # past the vertex's slice: untouched

@@ -95,6 +95,7 @@ void Engine::run(unsigned prog, const std::string &) {
   if (prog >= state_->programs.size())
     throw index_error("Engine::run: program " + std::to_string(prog) + " out of range (" +
                       std::to_string(state_->programs.size()) + " programs)");
+  const snncc::host::FlushSubnormals flush; // the caller runs codelets too
   state_->run(state_->programs[prog]);
 }
 

@@ -19,6 +19,7 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define SNNCC_RELAX() _mm_pause()
+#define SNNCC_MXCSR 1
 #elif defined(__aarch64__)
 #define SNNCC_RELAX() __asm__ __volatile__("yield" ::: "memory")
 #else
@@ -179,6 +180,7 @@ void ThreadPool::run(std::size_t n, void (*fn)(void *, std::size_t), void *ctx) 
 }
 
 void ThreadPool::workerLoop(unsigned k) {
+  flushSubnormals(); // the worker runs codelets only
   std::uint32_t seen = 0;
   std::int64_t spinNs = kInitialSpinNs;
   for (;;) {
@@ -196,6 +198,28 @@ void ThreadPool::workerLoop(unsigned k) {
 void ThreadPool::finishBlock() {
   if (pending_.value.fetch_sub(1) == 1) // seq_cst: publishes the block's writes
     wake(pending_);
+}
+
+// FTZ (bit 15) and DAZ (bit 6) of MXCSR; other CPUs keep their default.
+constexpr unsigned kFlushBits = 0x8040u;
+
+void flushSubnormals() {
+#ifdef SNNCC_MXCSR
+  _mm_setcsr(_mm_getcsr() | kFlushBits);
+#endif
+}
+
+FlushSubnormals::FlushSubnormals() : saved_(0) {
+#ifdef SNNCC_MXCSR
+  saved_ = _mm_getcsr();
+  _mm_setcsr(saved_ | kFlushBits);
+#endif
+}
+
+FlushSubnormals::~FlushSubnormals() {
+#ifdef SNNCC_MXCSR
+  _mm_setcsr(saved_);
+#endif
 }
 
 } // namespace host

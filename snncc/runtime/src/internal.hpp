@@ -27,6 +27,25 @@
 namespace snncc {
 namespace host {
 
+// Codelets compute with float32 subnormals flushed to zero (inputs read as zero, results
+// written as zero: x86's FTZ and DAZ). A gradient that decays into the subnormal range
+// otherwise makes every operation on it 10-100x slower; the values differ from gradual
+// underflow by less than 2^-126. FlushSubnormals sets the mode for the calling thread
+// while it lives and restores the previous one; flushSubnormals() sets it for good
+// (the runtime's own worker threads).
+void flushSubnormals();
+class FlushSubnormals {
+public:
+  FlushSubnormals();
+  ~FlushSubnormals();
+  FlushSubnormals(const FlushSubnormals &) = delete;
+  FlushSubnormals &operator=(const FlushSubnormals &) = delete;
+
+private:
+  unsigned saved_;
+};
+
+
 constexpr unsigned kUnmapped = std::numeric_limits<unsigned>::max();
 
 const TypeInfo *info(const poplar::Type &t);
