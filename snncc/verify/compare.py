@@ -13,6 +13,16 @@ reported separately (with the reference's distance to the threshold); they fail 
 verification like any other mismatch, because later values are no longer comparable.
 The tolerance is never widened for them.
 
+Updated weights over one step: Adam divides each gradient by sqrt(v) + eps, so on its first
+step a gradient of the order of eps (1e-8) moves its weight by lr g / (|g| + eps): a float32
+rounding difference of a near-cancelling gradient sum (measured on examples/shd.json: 8.3e-10
+against 5.6e-10, where the largest gradient is 6.6e-4) becomes a visible difference of the
+step (2.4e-5 of weights of 0.04). So over one step the program's weights are compared with
+the reference optimizer's step from the same initial weights with the program's own
+gradients (`replayed_update`): that checks the update's arithmetic, and the gradient rows
+check the gradients against the reference. Over more steps the program's intermediate
+gradients are not available and the weights are compared with the reference's trajectory.
+
 float16 (mixed precision, docs/training.md): both sides compute the same float32 sums and
 round each timestep's membrane (and synaptic current) to float16 once. Sums of a different
 order differ by float32 rounding, and where such a sum lies that close to a float16
@@ -103,6 +113,17 @@ def reference(ir: ModelGraph, weights: dict[str, np.ndarray], x: np.ndarray, y: 
     return result.detach(), float(loss), grads, {n: p.detach().clone() for n, p in model.weights().items()}
 
 
+def replayed_update(ir: ModelGraph, weights: dict[str, np.ndarray], out: dict[str, np.ndarray]) -> dict:
+    """The reference optimizer's first step from the initial weights with the program's own
+    gradients ("grad.<name>" of out): what the program's updated weights must be, given them."""
+    params = {n: torch.nn.Parameter(torch.from_numpy(np.array(v, dtype=np.float32))) for n, v in weights.items()}
+    opt = make_optimizer(ir.settings.optimizer, params.values())
+    for n, p in params.items():
+        p.grad = torch.from_numpy(np.array(out[f"grad.{n}"], dtype=np.float32).reshape(p.shape))
+    opt.step()
+    return {n: p.detach() for n, p in params.items()}
+
+
 def _err(a, b) -> tuple[float, float]:
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
@@ -184,4 +205,7 @@ def verify(ir: ModelGraph, binary: Path, workdir: Path, steps: int = 1, seed: in
     weights, init = init_tensors(ir)
     x, y = make_batch(ir, seed)
     out = run_program(binary, workdir, init, x, y, steps, replicas=ir.settings.target.replication_factor)
-    return compare(ir, out, reference(ir, weights, x, y, steps), y)
+    ref = reference(ir, weights, x, y, steps)
+    if steps == 1:  # the update checked given the program's gradients (the module's note)
+        ref = ref[:3] + (replayed_update(ir, weights, out),)
+    return compare(ir, out, ref, y)

@@ -122,3 +122,29 @@ def test_per_neuron_parameters_and_given_weights(verify_spec, tmp_path):
     out = __import__("snncc.tensorfile", fromlist=["read"]).read(tmp_path / "run" / "result.bin")
     assert 0 < out["spikes.h"].sum() < out["spikes.h"].size and out["spikes.c"].sum() > 0
     assert out["grad_mask.h"].sum() > out["spikes.h"].sum()  # gradient ids listed beyond the spikes
+
+
+def test_replayed_update_is_the_reference_step_on_given_gradients(tmp_path):
+    """Over one step verify compares the program's weights with the reference optimizer's step on
+    the program's gradients: on the reference's own gradients that is the reference's step,
+    for Adam and for SGD with momentum."""
+    import json
+
+    import numpy as np
+
+    from snncc.ir import spec_to_ir
+    from snncc.spec import load_spec
+    from snncc.verify.compare import reference, replayed_update
+    from snncc.verify.harness import init_tensors, make_batch
+
+    for optimizer in ({"kind": "adam", "lr": 0.01}, {"kind": "sgd", "lr": 0.05, "momentum": 0.9}):
+        path = tmp_path / f"replay_{optimizer['kind']}.json"
+        path.write_text(json.dumps(small_spec("replay", optimizer=optimizer)))
+        ir = spec_to_ir(load_spec(path))
+        weights, _ = init_tensors(ir)
+        x, y = make_batch(ir, 0)
+        _, _, grads, after = reference(ir, weights, x, y, 1)
+        replayed = replayed_update(ir, weights, {f"grad.{n}": g.numpy() for n, g in grads.items()})
+        for n in after:
+            assert np.array_equal(replayed[n].numpy(), after[n].numpy()), (optimizer["kind"], n)
+            assert not np.array_equal(after[n].numpy(), weights[n])  # a step was taken
