@@ -93,9 +93,11 @@ def lower(ir: ModelGraph, plan: Plan) -> Program:
     forward, backward = V.forward_steps(stages, pop_facts), V.backward_steps(stages, pop_facts, proj_facts)
     loss_step, update = V.loss_step(readout_id), V.update_step(proj_facts)
     compute_sets = tuple(c.name for c in forward + backward + (loss_step, update))
-    vtypes, patterns, elements = _tables(pops, projs, pop_facts, proj_facts, compute_sets, st, optimizer, readout_id)
+    state = V.state_type(st.precision == "float16")
+    vtypes, patterns, elements = _tables(pops, projs, pop_facts, proj_facts, compute_sets, st, optimizer, readout_id,
+                                         state)
     return Program(
-        name=ir.name, timesteps=st.timesteps, batch=batch, replicas=replicas, state=V.state_type(st.precision == "float16"),
+        name=ir.name, timesteps=st.timesteps, batch=batch, replicas=replicas, state=state,
         num_ipus=st.target.num_ipus,
         tiles_per_ipu=st.target.tiles_per_ipu, bytes_per_tile=st.target.bytes_per_tile,
         populations=tuple(pops), projections=tuple(projs), stages=stages,
@@ -125,7 +127,8 @@ def _loss_tensors(readout: str, classes: int, batch: int, decoding: str) -> tupl
                  for d in V.global_tensors(classes, batch, decoding))
 
 
-def _tables(pops, projs, pop_facts, proj_facts, compute_sets, st, optimizer: Optimizer, readout_id: str):
+def _tables(pops, projs, pop_facts, proj_facts, compute_sets, st, optimizer: Optimizer, readout_id: str,
+            state: str):
     """Vertex types, deduplicated binding patterns and program.cpp's element rows; `pops` and
     `projs` are the Program's, `pop_facts` and `proj_facts` their records, in the same order."""
     steps, batch, decoding = st.timesteps, st.batch_size // st.target.replication_factor, st.readout.decoding
@@ -142,8 +145,6 @@ def _tables(pops, projs, pop_facts, proj_facts, compute_sets, st, optimizer: Opt
         if pat not in patterns:
             patterns.append(pat)
         return Group(compute_sets.index(cs), vt.name, patterns.index(pat))
-
-    state = V.state_type(st.precision == "float16")
 
     def model(key: str, member: str, decl) -> VertexType:
         # one class per feature combination (key); per-element numbers are vertex state
