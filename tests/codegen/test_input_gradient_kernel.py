@@ -1,8 +1,12 @@
 """The input-gradient kernels of codelets/model.cpp (dotProducts: the dense product of exact BPTT;
 listedDots: the listed rows of a sparse backward), compiled from an example's rendered
 codelets with the generated program's flags, against a float64 numpy product for ragged
-shapes: sizes that are no multiple of the vector width (8) nor of the register block
-(2 vectors x 6 rows), worker row ranges, and lists of 0..G rows."""
+shapes: sizes that are no multiple of the lane count (16) nor of the register blocks
+(4 vectors x 6 rows with AVX-512, 2 x 3 with AVX), worker row ranges, and lists of 0..G rows.
+Each kernel is built three ways: for this CPU (AVX-512 where it has it), for AVX2 with FMA
+(where this CPU runs it) and with the plain-array lanes of other compilers; all must give
+dot()'s bits, and dot() is checked against a numpy replica of its order.
+"""
 
 from __future__ import annotations
 
@@ -56,12 +60,23 @@ int main(int argc, char **argv) {
 """
 
 
-@pytest.fixture(scope="module", params=["vector", "portable"])
+def _cpu_has(*flags: str) -> bool:
+    try:
+        words = set(open("/proc/cpuinfo").read().split())
+    except OSError:
+        return False
+    return all(f in words for f in flags)
+
+
+@pytest.fixture(scope="module", params=["native", "avx2", "portable"])
 def kernels(request, tmp_path_factory):
-    """run(cases) -> [(out, dot) per case] through the compiled driver: with the compiler's
-    vector type (GCC, Clang) or the plain-array lanes of other compilers."""
+    """run(cases) -> [(out, dot) per case] through the compiled driver: for this CPU, for
+    AVX2 + FMA (two AVX registers per lane vector), or with the plain-array lanes."""
     d = tmp_path_factory.mktemp("kernels")
-    variant = ["-DSNNCC_PORTABLE_LANES"] if request.param == "portable" else []
+    variant = {"native": [], "portable": ["-DSNNCC_PORTABLE_LANES"],
+               "avx2": ["-mno-avx512f", "-mavx2", "-mfma", "-mf16c"]}[request.param]
+    if request.param == "avx2" and not _cpu_has("avx2", "fma", "f16c"):
+        pytest.skip("this CPU cannot run an AVX2 + FMA build")
     _, files = compile_spec(ROOT / "examples/cuba.json")
     (d / "codelets").mkdir()
     (d / "codelets/model.cpp").write_bytes(files["codelets/model.cpp"])
@@ -97,8 +112,9 @@ def _close(got, x, w, what):
     assert not bad.any(), f"{what}: {bad.sum()} entries off, e.g. {got[bad][:3]} vs {ref[bad][:3]}"
 
 
-# n < 16: the narrow kernel (rows side by side); longer rows: the blocked one
-SHAPES = [(ns, n, G) for ns in (1, 2, 3, 5) for n in (1, 7, 8, 9, 10, 15, 16, 17, 70) for G in (1, 5, 6, 7, 8, 9, 13, 17)]
+# n < 32: the narrow kernel (rows side by side); longer rows: the blocked one
+SHAPES = [(ns, n, G) for ns in (1, 2, 3, 5, 9) for n in (1, 7, 15, 16, 17, 31, 32, 33, 70)
+          for G in (1, 2, 5, 6, 7, 13, 17)]
 
 
 def test_dense_products_equal_the_float64_product_for_ragged_shapes(kernels):
@@ -127,7 +143,7 @@ def test_dense_products_write_only_their_rows_and_splits_do_not_change_them(kern
 def test_listed_rows_equal_the_float64_product_for_lists_of_0_to_G_rows(kernels):
     rng = np.random.default_rng(2)
     cases = []
-    for n in (1, 7, 8, 9, 37):
+    for n in (1, 7, 16, 17, 37):
         for G in (1, 6, 7, 13):
             w, x = rng.standard_normal((G, n)), rng.standard_normal((1, n))
             for count in range(G + 1):
@@ -137,3 +153,41 @@ def test_listed_rows_equal_the_float64_product_for_lists_of_0_to_G_rows(kernels)
         _close(got[:, :len(ids)], x, w[ids], what)
         assert np.isnan(got[:, len(ids):]).all(), what  # nothing past the list
         assert np.array_equal(got[:, :len(ids)], dot[:, :len(ids)]), what
+
+
+def _dot_order(w, x):
+    """dot()'s documented order in numpy: 16 lanes, lane l a chain of fused multiply-adds over
+    the elements l, l + 16, ... from zero, then the halving tree. Exact for the inputs below:
+    every product and sum fits float64's 53 bits, so the float32 rounding of each fma is
+    numpy's one rounding of the exact value."""
+    lane = np.zeros(16, np.float32)
+    for i in range(len(w)):
+        lane[i % 16] = np.float32(np.float64(w[i]) * np.float64(x[i]) + np.float64(lane[i % 16]))
+    h = 8
+    while h:
+        lane[:h] = lane[:h] + lane[h:2 * h]
+        h //= 2
+    return lane[0]
+
+
+def test_dot_is_the_documented_order_of_fused_multiply_adds(kernels):
+    """Inputs of 14 significant bits in [1, 2) with random signs: a product has up to 28 bits,
+    so rounding it before the add (no fma) or summing in another order changes results."""
+    rng = np.random.default_rng(3)
+    cases, unfused_differs = [], 0
+    for n in (1, 15, 16, 17, 33, 64, 100):
+        vals = lambda *shape: (rng.integers(2 ** 13, 2 ** 14, shape) / 2 ** 13 *  # noqa: E731
+                               rng.choice([-1.0, 1.0], shape)).astype(np.float32)
+        x, w = vals(3, n), vals(4, n)
+        cases.append((0, x, w, 0, len(w), []))
+    for (_, x, w, *_), (got, dot) in zip(cases, kernels(cases)):
+        for s in range(len(x)):
+            for r in range(len(w)):
+                want = _dot_order(w[r], x[s])
+                assert dot[s, r] == want, (w.shape[1], s, r, dot[s, r], want)
+                unfused = np.float32(0)
+                for i in range(w.shape[1]):
+                    unfused = np.float32(unfused + w[r, i] * x[s, i])
+                unfused_differs += unfused != want
+        assert np.array_equal(got, dot)
+    assert unfused_differs > 0, "the inputs must tell a fused order from a plain running sum"
