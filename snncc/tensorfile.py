@@ -45,6 +45,23 @@ def dumps(tensors: dict[str, np.ndarray]) -> bytes:
     return b"".join(parts)
 
 
+def append(path: str | Path, tensors: dict[str, np.ndarray]) -> None:
+    """Add tensors at the end of an existing tensor file, in place (the file's count is
+    rewritten last): a few small entries without reading or copying what it holds."""
+    extra = dumps(tensors)[16:]
+    with open(path, "r+b") as f:
+        head = f.read(16)
+        if head[:8] != MAGIC:
+            raise TensorFileError(f"{path}: not an snncc tensor file")
+        version, count = struct.unpack_from("<II", head, 8)
+        if version != VERSION:
+            raise TensorFileError(f"{path}: tensor file version {version} (expected {VERSION})")
+        f.seek(0, 2)
+        f.write(extra)
+        f.seek(12)
+        f.write(struct.pack("<I", count + len(tensors)))
+
+
 def loads(data: bytes) -> dict[str, np.ndarray]:
     if data[:8] != MAGIC:
         raise TensorFileError("not an snncc tensor file")

@@ -113,19 +113,17 @@ def to_tiles(host: np.ndarray, tiles, rows: int, size: int) -> np.ndarray:
     return out
 
 
-def _checkpoint(epoch_file: Path, program, name: str, epoch: int, wall_s: float) -> bytes:
-    t = tensorfile.read(epoch_file)
-    layouts = _neuron_tensors(program)
-    for key in [k for k in t if k.startswith("dev.")]:
-        tensor = key[len("dev."):]
-        if tensor not in layouts:
-            raise HostTrainingError(f"{epoch_file}: device tensor '{tensor}' has no host-order form")
-        t[f"state.{tensor}"] = from_tiles(t.pop(key), *layouts[tensor])
-    t["meta.epoch"] = np.array([epoch], dtype=np.uint32)
-    t["meta.wall_s"] = np.array([wall_s], dtype=np.float32)
-    t["meta.model"] = np.frombuffer(name.encode(), dtype=np.uint8)
-    t["meta.format"] = np.array([CHECKPOINT_FORMAT], dtype=np.uint32)
-    return tensorfile.dumps(t)
+def _checkpoint(epoch_file: Path, name: str, epoch: int, wall_s: float) -> Path:
+    """The program's epoch file (program_driver.hpp: "state.*" in host order, "weight.*",
+    "bias.*", "steps") completed in place into the checkpoint: its meta entries appended.
+    Nothing of its size is read or copied here, since this runs beside the next epoch."""
+    tensorfile.append(epoch_file, {
+        "meta.epoch": np.array([epoch], dtype=np.uint32),
+        "meta.wall_s": np.array([wall_s], dtype=np.float32),
+        "meta.model": np.frombuffer(name.encode(), dtype=np.uint8),
+        "meta.format": np.array([CHECKPOINT_FORMAT], dtype=np.uint32),
+    })
+    return epoch_file
 
 
 def _restore(payload: bytes, program, name: str, where: Path) -> tuple[dict[str, np.ndarray], int, int, float]:
@@ -267,7 +265,7 @@ def _run_epochs(loop: RunLoop, ir: ModelGraph, program, command: list[str], work
         wall += epoch_s
         row = epoch_row(epoch, st["train"], st["test"], st["train_s"], epoch_s, wall, s.timesteps, sizes)
         # one file per epoch: the program may already be past this epoch (stdout is buffered)
-        loop.end_epoch(row, partial(_checkpoint, work / f"epoch.{epoch}.bin", program, ir.name, epoch, wall))
+        loop.end_epoch(row, partial(_checkpoint, work / f"epoch.{epoch}.bin", ir.name, epoch, wall))
         (work / f"epoch.{epoch - 1}.bin").unlink(missing_ok=True)
         del epochs[epoch]
         if epoch < last:

@@ -117,8 +117,9 @@ class RunLoop:
             return self.run.stopped_message(exc)
         return None
 
-    def end_epoch(self, row: dict[str, Any], checkpoint: Callable[[], bytes]) -> None:
-        """Append the epoch's row, checkpoint it (checkpoint(): the backend's bytes) and say so."""
+    def end_epoch(self, row: dict[str, Any], checkpoint: Callable[[], bytes | Path]) -> None:
+        """Append the epoch's row, checkpoint it (checkpoint(): the backend's bytes, or a file of
+        its own that is moved into place) and say so."""
         if not self.writes:
             return
         self.run.append_metrics(row)

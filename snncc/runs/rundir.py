@@ -105,10 +105,17 @@ class RunDir:
 
     # -- checkpoints ---------------------------------------------------------------
 
-    def save_checkpoint(self, epoch: int, payload: bytes) -> None:
-        """Write the state after `epoch` (bytes from the backend), then its info file."""
+    def save_checkpoint(self, epoch: int, payload: bytes | Path) -> None:
+        """Write the state after `epoch`, then its info file. payload: the backend's bytes,
+        or a finished file of its own on this file system, which is moved into place."""
         with write_errors(self.checkpoint_path, ""):
-            write_bytes_atomic(self.checkpoint_path, payload)
+            if isinstance(payload, Path):
+                with open(payload, "rb+") as f:
+                    os.fchmod(f.fileno(), 0o600)  # as write_bytes_atomic's files
+                    os.fsync(f.fileno())
+                os.replace(payload, self.checkpoint_path)
+            else:
+                write_bytes_atomic(self.checkpoint_path, payload)
             write_text_atomic(self.path / CHECKPOINT_INFO, json.dumps({"epoch": epoch}) + "\n")
 
     def checkpoint_epoch(self) -> int | None:

@@ -665,8 +665,10 @@ inline int run(const Model &m, int argc, char **argv) {
       }
       if (replica != 0) // the replicas hold the same weights: the first writes them
         continue;
-      // the weights (and, as "dev.<tensor>", every projection tensor a resumed run needs:
-      // those with a host write handle) after the epoch
+      // the weights (and, as "state.<tensor>", every projection tensor a resumed run needs:
+      // those with a host write handle) after the epoch, in host order [rows][neurons]: the
+      // host backend's checkpoint is this file plus its meta entries, so that its process
+      // does no work beside the next epoch's
       std::vector<HostTensor> out;
       for (const ElementDef &e : elements) {
         if (!(e.flags & PROJECTION))
@@ -675,9 +677,11 @@ inline int run(const Model &m, int argc, char **argv) {
           const std::string what = d.what, name = tensorName(e.id, what);
           if (!(d.host & WRITE) || (d.host & HALF_COPY)) // the copies follow from the masters
             continue;
+          if (d.map != NEURON)
+            throw std::runtime_error("tensor '" + name + "' is kept across epochs but has no host order");
           std::vector<float> v(V(name).numElements());
           engine.readTensor(name, v.data(), v.data() + v.size());
-          out.push_back(makeTensor("dev." + name, F32, {v.size()}, v));
+          out.push_back(makeTensor("state." + name, F32, {d.rows, e.size}, fromTiles(v, e.tiles, d.rows, e.size)));
           if (what == "w")
             out.push_back(makeTensor("weight." + std::string(e.id), F32, {e.rows, e.size}, fromTiles(v, e.tiles, e.rows, e.size)));
           else if (what == "b")
