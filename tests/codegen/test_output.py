@@ -109,7 +109,7 @@ def test_shd_deep_16ipu_program_grows_with_layers_only():
 def test_shd_deep_16ipu_program_compiles(tmp_path):
     _, files = compile_spec(ROOT / "examples/shd_deep_16ipu.json")
     # one codelet class per feature combination, not per population (it was 44,641 lines)
-    assert len(files["codelets/model.cpp"].splitlines()) < 1200
+    assert len(files["codelets/model.cpp"].splitlines()) < 1400
     src = tmp_path / "program.cpp"
     src.write_bytes(files["program.cpp"])
     for header in ("program_support.hpp", "program_driver.hpp"):
