@@ -141,3 +141,21 @@ def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path):
     subprocess.run(_cli(str(path), "--run-dir", str(killed), "--resume"), check=True, env=env, cwd=tmp_path)
     assert _rows(killed) == _rows(tmp_path / "whole")
     assert [r["epoch"] for r in _rows(killed)] == [1, 2, 3, 4]
+
+
+def test_training_flushes_subnormals_on_the_cpu_and_restores_the_mode(tmp_path, monkeypatch):
+    """While training on the CPU a float32 subnormal reads as zero (FTZ/DAZ, as the host
+    runtime's codelets); before and after, torch's default gradual underflow."""
+    tiny = torch.tensor([2.0 ** -140], dtype=torch.float32)
+    assert (tiny * 1.0).item() != 0.0
+    seen = []
+    step = trainer_mod.train_step
+
+    def spying(*args, **kw):
+        seen.append((tiny * 1.0).item())
+        return step(*args, **kw)
+
+    monkeypatch.setattr(trainer_mod, "train_step", spying)
+    _train(_spec_file(tmp_path, samples=32, epochs=1), tmp_path / "run")
+    assert seen and all(v == 0.0 for v in seen)
+    assert (tiny * 1.0).item() != 0.0
