@@ -27,6 +27,9 @@ snncc the metrics.jsonl row of `snncc train` (build and test split excluded), fo
 the same epoch's batches timed around their training steps. Every run's hidden spike rates
 and overflow counts (snncc: its metrics row of the timed epoch; peers: a forward over the
 test split after training) and its final test accuracy are printed beside its speed.
+snncc flushes float32 subnormals to zero while it trains (both backends); the peers run with
+torch's default gradual underflow, as their users run them, unless --peers-flush-subnormals
+(at low activity their gradients decay into subnormals, which a CPU computes 10-100x slower).
 
 Passes alternate the order (odd passes forward, even passes reversed) and the best
 samples/s of each cell is kept. Output: a Markdown table (ratios against the faster peer at
@@ -273,12 +276,15 @@ def _peer_model(framework: str, weights: list[np.ndarray], slope: float):
 
 
 def peer_main(framework: str, work: Path, tag: str, epochs: int, test_fraction: float, slope: float,
-              seed: int, out: Path) -> None:
-    """Train a peer on work/data.npz from work/weights_TAG.npz; write its results as JSON to out."""
+              seed: int, out: Path, flush_subnormals: bool = False) -> None:
+    """Train a peer on work/data.npz from work/weights_TAG.npz; write its results as JSON to out.
+    flush_subnormals: torch.set_flush_denormal(True) first (not torch's default)."""
     import torch
 
     from snncc.data import batch_order, split_indices
 
+    if flush_subnormals:
+        torch.set_flush_denormal(True)
     torch.manual_seed(seed)
     with np.load(work / "data.npz") as d:
         spikes, labels = d["spikes"], d["labels"].astype(np.int64)
@@ -320,7 +326,9 @@ def run_peer(framework: str, work: Path, tag: str, args, out: Path, env: dict) -
     proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--peer", framework, "--work", str(work),
                            "--peer-tag", tag, "--peer-out", str(out), "--epochs", str(args.epochs),
                            "--test-fraction", repr(args.test_fraction), "--slope", repr(args.slope),
-                           "--seed", str(args.seed)], env=env, capture_output=True, text=True)
+                           "--seed", str(args.seed),
+                           *(["--peers-flush-subnormals"] if args.peers_flush_subnormals else [])],
+                          env=env, capture_output=True, text=True)
     if proc.returncode:
         raise SystemExit(f"{framework} ({tag}): exit {proc.returncode}: {proc.stderr.strip()[-600:]}")
     return {**json.loads(out.read_text()), "wall_s": time.perf_counter() - start}
@@ -414,6 +422,9 @@ def main() -> None:
     ap.add_argument("--work", type=Path, help="work directory (default: a new temporary directory)")
     ap.add_argument("--cache", type=Path, help="SNNCC_CACHE_DIR for the builds (default WORK/cache)")
     ap.add_argument("--json", type=Path, help="raw results (default WORK/results.json; results.md beside it)")
+    ap.add_argument("--peers-flush-subnormals", action="store_true",
+                    help="run the peers with torch.set_flush_denormal(True), as snncc's torch backend and host "
+                         "runtime train (default: torch's default, as their users run them)")
     ap.add_argument("--peer", choices=PEERS, help=argparse.SUPPRESS)
     ap.add_argument("--peer-tag", help=argparse.SUPPRESS)
     ap.add_argument("--peer-out", type=Path, help=argparse.SUPPRESS)
@@ -421,7 +432,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.peer:
         peer_main(args.peer, args.work, args.peer_tag, args.epochs, args.test_fraction, args.slope, args.seed,
-                  args.peer_out)
+                  args.peer_out, args.peers_flush_subnormals)
         return
     sys.path.insert(0, str(ROOT))  # this checkout's snncc, as in the runs
     if args.samples < 1 or args.test_samples < 1 or args.epochs < 1 or args.passes < 1:
