@@ -123,7 +123,8 @@ def _grad_err(ours, theirs):
 def test_sequence_matches_timestep_oracle(build_ir, monkeypatch, case, mode):
     """gather, dense: the multi-step network with the projections' row gathers forced on
     and off; timestep: build_model(multi_step=False), every population timestep by timestep."""
-    monkeypatch.setitem(sequence.GATHER_DENSITY, "cpu", (1.0, 1.0) if mode == "gather" else (0.0, 0.0))
+    limits = (1.0, 1.0) if mode == "gather" else (0.0, 0.0)
+    monkeypatch.setattr(sequence, "GATHER_DENSITY", {"cpu": limits, "cpu-avx512": limits})
     pops, projs, seed = CASES[case]
     ir = build_ir(pops, projs, timesteps=T, readout={"population": pops[-1]["id"], "decoding": "membrane_sum"},
                   surrogate={"kind": "fast_sigmoid", "slope": SLOPE}, seed=seed)
