@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
+
+import pytest
 
 from snncc.driver import build, compile_spec
 from snncc.codegen.render import write_build_dir
@@ -48,3 +51,34 @@ def run_verify(spec_path: Path, tmp_path: Path, steps: int = 1):
     binary = build(src, "host", cache_root=default_cache_root())
     return verify(ir, binary, tmp_path / "run", steps), ir
 
+
+#: the host build's codelet flags (CMake Release, snncc/runtime/CMakeLists.txt)
+CODELET_FLAGS = ["-O3", "-DNDEBUG", "-std=c++17", "-ffp-contract=off", "-fno-math-errno", "-march=native"]
+#: the builds a codelet kernel is tested in: for this CPU (AVX-512 where it has it), for AVX2
+#: with FMA (two AVX registers per lane vector), and with the plain-array lanes of other compilers
+KERNEL_BUILDS = {"native": [], "avx2": ["-mno-avx512f", "-mavx2", "-mfma", "-mf16c"],
+                 "portable": ["-DSNNCC_PORTABLE_LANES"]}
+
+
+def _cpu_has(*flags: str) -> bool:
+    try:
+        words = set(open("/proc/cpuinfo").read().split())
+    except OSError:
+        return False
+    return all(f in words for f in flags)
+
+
+def build_kernel_driver(d: Path, driver: str, build: str) -> Path:
+    """A test driver (C++ source that includes "codelets/model.cpp") compiled in directory d
+    against examples/cuba.json's rendered codelets, in one of KERNEL_BUILDS; skips the test
+    where this CPU cannot run the AVX2 build."""
+    if build == "avx2" and not _cpu_has("avx2", "fma", "f16c"):
+        pytest.skip("this CPU cannot run an AVX2 + FMA build")
+    _, files = compile_spec(ROOT / "examples/cuba.json")
+    (d / "codelets").mkdir()
+    (d / "codelets/model.cpp").write_bytes(files["codelets/model.cpp"])
+    (d / "driver.cpp").write_text(driver)
+    include = ROOT / "snncc/runtime/include"
+    subprocess.run(["c++", *CODELET_FLAGS, *KERNEL_BUILDS[build], f"-I{d}", f"-I{include}", str(d / "driver.cpp"),
+                    "-o", str(d / "driver")], check=True, capture_output=True)
+    return d / "driver"

@@ -12,10 +12,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from snncc.driver import compile_spec
-
-from codegen_helpers import ROOT
-from test_input_gradient_kernel import FLAGS, _cpu_has
+from codegen_helpers import KERNEL_BUILDS, build_kernel_driver
 
 # Reads cases (uint32 nj, lo, code, end, C; codes [nj]) and writes per case the list [C]
 # (0xFFFFFFFF where nothing was written), the ring [C], the new end and *at.
@@ -45,27 +42,17 @@ int main(int argc, char **argv) {
 """
 
 
-@pytest.fixture(scope="module", params=["native", "avx2", "portable"])
+@pytest.fixture(scope="module", params=list(KERNEL_BUILDS))
 def append_ids(request, tmp_path_factory):
     d = tmp_path_factory.mktemp("append_ids")
-    variant = {"native": [], "portable": ["-DSNNCC_PORTABLE_LANES"],
-               "avx2": ["-mno-avx512f", "-mavx2", "-mfma", "-mf16c"]}[request.param]
-    if request.param == "avx2" and not _cpu_has("avx2", "fma", "f16c"):
-        pytest.skip("this CPU cannot run an AVX2 + FMA build")
-    _, files = compile_spec(ROOT / "examples/cuba.json")
-    (d / "codelets").mkdir()
-    (d / "codelets/model.cpp").write_bytes(files["codelets/model.cpp"])
-    (d / "driver.cpp").write_text(DRIVER)
-    include = ROOT / "snncc/runtime/include"
-    subprocess.run(["c++", *FLAGS, *variant, f"-I{d}", f"-I{include}", str(d / "driver.cpp"), "-o", str(d / "driver")],
-                   check=True, capture_output=True)
+    driver = build_kernel_driver(d, DRIVER, request.param)
 
     def run(cases):
         with open(d / "cases.bin", "wb") as f:
             for nj, lo, code, end, C, s in cases:
                 np.array([nj, lo, code, end, C], np.uint32).tofile(f)
                 np.asarray(s, np.uint32).tofile(f)
-        subprocess.run([str(d / "driver"), str(d / "cases.bin"), str(d / "out.bin")], check=True)
+        subprocess.run([str(driver), str(d / "cases.bin"), str(d / "out.bin")], check=True)
         raw = np.fromfile(d / "out.bin", np.uint32)
         res, at = [], 0
         for _, _, _, _, C, _ in cases:

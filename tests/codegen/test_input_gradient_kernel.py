@@ -15,12 +15,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from snncc.driver import compile_spec
-
-from codegen_helpers import ROOT
-
-#: the host build's codelet flags (CMake Release, snncc/runtime/CMakeLists.txt)
-FLAGS = ["-O3", "-DNDEBUG", "-std=c++17", "-ffp-contract=off", "-fno-math-errno", "-march=native"]
+from codegen_helpers import KERNEL_BUILDS, build_kernel_driver
 
 # Reads cases (int32 kind, ns, n, G, r0, r1, count; float32 x [ns][n], w [G][n]; uint32 ids
 # [count]) and writes per case the kernel's out [ns][G] (NaN where it must not write) and
@@ -60,30 +55,11 @@ int main(int argc, char **argv) {
 """
 
 
-def _cpu_has(*flags: str) -> bool:
-    try:
-        words = set(open("/proc/cpuinfo").read().split())
-    except OSError:
-        return False
-    return all(f in words for f in flags)
-
-
-@pytest.fixture(scope="module", params=["native", "avx2", "portable"])
+@pytest.fixture(scope="module", params=list(KERNEL_BUILDS))
 def kernels(request, tmp_path_factory):
-    """run(cases) -> [(out, dot) per case] through the compiled driver: for this CPU, for
-    AVX2 + FMA (two AVX registers per lane vector), or with the plain-array lanes."""
+    """run(cases) -> [(out, dot) per case] through the compiled driver (KERNEL_BUILDS)."""
     d = tmp_path_factory.mktemp("kernels")
-    variant = {"native": [], "portable": ["-DSNNCC_PORTABLE_LANES"],
-               "avx2": ["-mno-avx512f", "-mavx2", "-mfma", "-mf16c"]}[request.param]
-    if request.param == "avx2" and not _cpu_has("avx2", "fma", "f16c"):
-        pytest.skip("this CPU cannot run an AVX2 + FMA build")
-    _, files = compile_spec(ROOT / "examples/cuba.json")
-    (d / "codelets").mkdir()
-    (d / "codelets/model.cpp").write_bytes(files["codelets/model.cpp"])
-    (d / "driver.cpp").write_text(DRIVER)
-    include = ROOT / "snncc/runtime/include"
-    subprocess.run(["c++", *FLAGS, *variant, f"-I{d}", f"-I{include}", str(d / "driver.cpp"), "-o", str(d / "driver")],
-                   check=True, capture_output=True)
+    driver = build_kernel_driver(d, DRIVER, request.param)
 
     def run(cases):
         with open(d / "cases.bin", "wb") as f:
@@ -92,7 +68,7 @@ def kernels(request, tmp_path_factory):
                 x.astype(np.float32).tofile(f)
                 w.astype(np.float32).tofile(f)
                 np.asarray(ids, np.uint32).tofile(f)
-        subprocess.run([str(d / "driver"), str(d / "cases.bin"), str(d / "out.bin")], check=True)
+        subprocess.run([str(driver), str(d / "cases.bin"), str(d / "out.bin")], check=True)
         raw = np.fromfile(d / "out.bin", np.float32)
         res, at = [], 0
         for _, x, w, *_ in cases:

@@ -13,10 +13,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from snncc.driver import compile_spec
-
-from codegen_helpers import ROOT
-from test_input_gradient_kernel import FLAGS, _cpu_has
+from codegen_helpers import KERNEL_BUILDS, build_kernel_driver
 
 # Reads the batch size B (what model.cpp was generated with) from `driver B`; then cases
 # (int32 n, nin, C, slots, slot, r0, r1; uint32 counts [B slots 2], ids [B slots C];
@@ -51,22 +48,12 @@ int main(int argc, char **argv) {
 """
 
 
-@pytest.fixture(scope="module", params=["native", "avx2", "portable"])
+@pytest.fixture(scope="module", params=list(KERNEL_BUILDS))
 def weight_rows(request, tmp_path_factory):
     """(B, run(cases) -> [dw per case])"""
     d = tmp_path_factory.mktemp("weight_rows")
-    variant = {"native": [], "portable": ["-DSNNCC_PORTABLE_LANES"],
-               "avx2": ["-mno-avx512f", "-mavx2", "-mfma", "-mf16c"]}[request.param]
-    if request.param == "avx2" and not _cpu_has("avx2", "fma", "f16c"):
-        pytest.skip("this CPU cannot run an AVX2 + FMA build")
-    _, files = compile_spec(ROOT / "examples/cuba.json")
-    (d / "codelets").mkdir()
-    (d / "codelets/model.cpp").write_bytes(files["codelets/model.cpp"])
-    (d / "driver.cpp").write_text(DRIVER)
-    include = ROOT / "snncc/runtime/include"
-    subprocess.run(["c++", *FLAGS, *variant, f"-I{d}", f"-I{include}", str(d / "driver.cpp"), "-o", str(d / "driver")],
-                   check=True, capture_output=True)
-    B = int(subprocess.run([str(d / "driver"), "B"], check=True, capture_output=True, text=True).stdout)
+    driver = build_kernel_driver(d, DRIVER, request.param)
+    B = int(subprocess.run([str(driver), "B"], check=True, capture_output=True, text=True).stdout)
 
     def run(cases):
         with open(d / "cases.bin", "wb") as f:
@@ -76,7 +63,7 @@ def weight_rows(request, tmp_path_factory):
                 c["ids"].astype(np.uint32).tofile(f)
                 c["g"].astype(np.float32).tofile(f)
                 c["dw"].astype(np.float32).tofile(f)
-        subprocess.run([str(d / "driver"), str(d / "cases.bin"), str(d / "out.bin")], check=True)
+        subprocess.run([str(driver), str(d / "cases.bin"), str(d / "out.bin")], check=True)
         raw = np.fromfile(d / "out.bin", np.float32)
         res, at = [], 0
         for c in cases:
